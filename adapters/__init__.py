@@ -1,0 +1,1 @@
+"""Connections to venues: the offline replay exchange and (later) the Alpaca adapter."""

@@ -1,0 +1,95 @@
+"""CLI: ``python -m adapters.replay_exchange --datadir DIR --port N [--replay] [-- CMD ...]``.
+
+Without a command, serves until Ctrl-C / SIGTERM. With a command after ``--``, starts the
+server, runs the command with ``REPLAY_EXCHANGE_URL`` set, stops the server, and exits with
+the command's exit status (how ``make demo`` runs ``freqtrade backtesting``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from adapters.replay_exchange.config import ReplayExchangeConfig
+from adapters.replay_exchange.errors import ReplayExchangeError
+from adapters.replay_exchange.server import ReplayServer
+
+logger = logging.getLogger("adapters.replay_exchange")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m adapters.replay_exchange",
+        description="Local Binance-spot-dialect REST server over recorded candles.")
+    parser.add_argument("--datadir", required=True,
+                        help="folder with Freqtrade candle files, e.g. user_data/data/binance")
+    parser.add_argument("--data-format", default="feather",
+                        help="Freqtrade data format of the files (default: feather)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18765, help="0 picks a free port")
+    parser.add_argument("--replay", action="store_true",
+                        help="shift candles by whole days so the data ends 'now'")
+    parser.add_argument("--replay-start", type=datetime.fromisoformat, default=None,
+                        metavar="ISO_TIME",
+                        help="replay mode: historical UTC time mapped onto now "
+                             "(default: end of the data), e.g. 2024-06-01T00:00")
+    parser.add_argument("--spread-bps", type=float, default=2.0,
+                        help="synthesized book: bid/ask spread in basis points")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("command", nargs=argparse.REMAINDER,
+                        help="optional: -- CMD ARGS... to run while the server is up")
+    return parser
+
+
+def _run_command(server: ReplayServer, command: list[str]) -> int:
+    server.start()
+    logger.info("Replay exchange serving %s; running: %s", server.api_url, " ".join(command))
+    env = dict(os.environ, REPLAY_EXCHANGE_URL=server.api_url)
+    child = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                # Ctrl-C reached the child too (same process group); wait for its clean exit.
+                logger.info("Interrupted; waiting for the command to exit")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    try:
+        config = ReplayExchangeConfig(
+            datadir=args.datadir, data_format=args.data_format, host=args.host, port=args.port,
+            replay=args.replay or args.replay_start is not None,
+            replay_start=args.replay_start, spread_bps=args.spread_bps)
+        server = ReplayServer(config)
+    except ValidationError as err:
+        print(f"replay exchange: invalid option: {err}", file=sys.stderr)
+        return 2
+    except ReplayExchangeError as err:
+        print(f"replay exchange: {err}", file=sys.stderr)
+        return 1
+    if command:
+        return _run_command(server, command)
+    logger.info("Replay exchange serving %s (Ctrl-C to stop)", server.api_url)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

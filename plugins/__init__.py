@@ -1,0 +1,1 @@
+"""freqtrade-ai-suite: the importable library behind the strategies and FreqAI models."""

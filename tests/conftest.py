@@ -1,0 +1,53 @@
+"""Shared fixtures: the real data bundle, a data dir filled from it, a replay exchange."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.replay_exchange import ReplayExchangeConfig, ReplayServer, serving
+from plugins.marketdata.sync import sync_candles
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def bundle_dir() -> Path:
+    """The real data bundle: ``$SUITE_DATA_DIR`` or ``../shared/data`` beside the repo."""
+    path = Path(os.environ.get("SUITE_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.fail(f"Real data bundle not found at {path}: put ../shared beside the repo "
+                    "or set SUITE_DATA_DIR. Tests run on real data only.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def candle_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Freqtrade data dir (``.../binance``) filled from the bundle by ``sync_candles``."""
+    datadir = tmp_path_factory.mktemp("data") / "binance"
+    sync_candles(bundle_dir(), datadir)
+    return datadir
+
+
+@pytest.fixture
+def replay_server(candle_datadir: Path) -> Iterator[ReplayServer]:
+    """A static-mode replay exchange on a free port, in a background thread."""
+    with serving(ReplayExchangeConfig(datadir=candle_datadir, port=0)) as server:
+        yield server
+
+
+def offline_overlay(api_url: str) -> dict:
+    """The ``config/offline.json`` overlay, pointed at ``api_url`` instead of port 18765."""
+    overlay = json.loads((REPO_ROOT / "config" / "offline.json").read_text())
+    for key in ("ccxt_config", "ccxt_async_config"):
+        overlay["exchange"][key]["urls"]["api"] = {k: api_url for k in ("public", "private", "sapi")}
+    return overlay
+
+
+def write_json(path: Path, data: dict) -> Path:
+    """Write ``data`` as JSON to ``path`` and return the path."""
+    path.write_text(json.dumps(data, indent=2))
+    return path

@@ -6,9 +6,11 @@ long when the prediction exceeds ``entry_threshold`` and FreqAI trusts the candl
 (``do_predict == 1``), and exits when the prediction turns below ``exit_threshold``.
 
 Every feature is a function of the candle and candles before it; only the training target
-looks ahead, which is what a label is (``freqtrade lookahead-analysis`` flags ``&``-columns
-used in ``set_freqai_targets``; Freqtrade says those may be ignored). Later models (the
-regime-gated mixture of experts) are measured against this strategy, so keep it unchanged.
+looks ahead, which is what a label is, and FreqAI computes it on each training window alone.
+``freqtrade lookahead-analysis`` reports every FreqAI strategy as biased in 2026.9 because of
+one unpredicted candle after each checked signal; ``tests/e2e/strict_lookahead.py`` explains
+that artifact and checks this strategy without it. Later models (the regime-gated mixture of
+experts) are measured against this strategy, so keep it unchanged.
 """
 
 from __future__ import annotations

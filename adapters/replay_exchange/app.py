@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 _INT_RE = re.compile(r"^[0-9]{1,20}$")
 _SYMBOL_RE = re.compile(r"^[A-Z0-9-_.]{1,20}$")
+_SYMBOLS_LEGAL = '^\\["[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}\\]$'
 
 
 def _symbol(request: Request, required: bool = True) -> str | None:
@@ -47,7 +48,7 @@ def _symbols(request: Request) -> list[str] | None:
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
-        raise BinanceAPIError.illegal_chars("symbols", '^\\["[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}\\]$')
+        raise BinanceAPIError.illegal_chars("symbols", _SYMBOLS_LEGAL)
     return value
 
 

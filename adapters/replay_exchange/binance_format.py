@@ -162,13 +162,13 @@ def kline_rows(series: CandleSeries, lo: int, hi: int, offset_ms: int,
     tf = series.timeframe_ms
     for i in range(lo, hi):
         open_ms = int(series.open_ms[i])
-        o, h, l, c, v = series.ohlcv[i]
+        ohlcv = series.ohlcv[i]
         if forming_open_ms is not None and open_ms == forming_open_ms:
-            h = l = c = o
-            v = 0.0
+            ohlcv = [ohlcv[0]] * 4 + [0.0]
+        open_, high, low, close, volume = (format_number(x) for x in ohlcv)
         served = open_ms + offset_ms
-        rows.append([served, format_number(o), format_number(h), format_number(l), format_number(c), format_number(v), served + tf - 1,
-                     format_number(v * c), 0, format_number(0), format_number(0), "0"])
+        rows.append([served, open_, high, low, close, volume, served + tf - 1,
+                     format_number(ohlcv[4] * ohlcv[3]), 0, format_number(0), format_number(0), "0"])
     return rows
 
 

@@ -8,7 +8,7 @@ one still forming at "now" is served without its future (see ``binance_format.kl
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 
 from adapters.replay_exchange import binance_format as fmt
@@ -50,7 +50,7 @@ class ReplayExchange:
                 start = config.replay_start
                 if start is None:
                     start = datetime.fromtimestamp(self.store.common_end_ms() / 1000,
-                                                   tz=timezone.utc)
+                                                   tz=UTC)
                 clock = ReplayClock.for_replay(start)
         self.clock = clock
         if config.replay:

@@ -120,3 +120,10 @@ def test_unknown_endpoint_then_404_in_binance_error_format(replay_server):
 
     assert response.status_code == 404
     assert response.json()["code"] == -1000
+
+
+def test_fetch_tickers_for_several_symbols_then_one_ticker_each(binance):
+    tickers = binance.fetch_tickers(["BTC/USDT", "XRP/USDT"])
+
+    assert set(tickers) == {"BTC/USDT", "XRP/USDT"}
+    assert all(t["last"] > 0 for t in tickers.values())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ccxt
 import pandas as pd
@@ -14,7 +14,7 @@ from adapters.replay_exchange.clock import DAY_MS, ReplayClock
 HOUR_MS = 3_600_000
 # Fixed "wall clock": 2026-11-21 10:20 UTC.
 WALL_MS = int(pd.Timestamp("2026-11-21 10:20", tz="UTC").timestamp() * 1000)
-REPLAY_START = datetime(2024, 3, 1, tzinfo=timezone.utc)
+REPLAY_START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 class SteppingClock:

@@ -1,0 +1,32 @@
+"""Helpers for tests that drive the real ``freqtrade`` CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT, offline_overlay, write_json
+
+FREQTRADE = [sys.executable, "-m", "freqtrade"]
+
+
+def e2e_configs(tmp_path: Path, api_url: str, datadir: Path, extra: dict) -> list[str]:
+    """CLI arguments: ``-c`` the shipped base config, the offline overlay aimed at ``api_url``
+    and a test overlay (own user_data dir, ``extra`` on top), then ``--datadir DATADIR``
+    (freqtrade reads the data dir from the command line only, not from config files)."""
+    user_data = tmp_path / "user_data"
+    for sub in ("backtest_results", "models", "logs"):
+        (user_data / sub).mkdir(parents=True, exist_ok=True)
+    overlay = write_json(tmp_path / "offline.json", offline_overlay(api_url))
+    test = write_json(tmp_path / "test.json", {
+        "user_data_dir": str(user_data), **extra})
+    args = ["-c", str(REPO_ROOT / "config" / "base.json"), "-c", str(overlay)]
+    return [*args, "-c", str(test), "--datadir", str(datadir)]
+
+
+def run_freqtrade(args: list[str], log: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``freqtrade ARGS`` from the repo root, output to ``log``; raise on timeout."""
+    with log.open("w") as out:
+        return subprocess.run([*FREQTRADE, *args], cwd=REPO_ROOT, stdout=out,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)

@@ -1,0 +1,88 @@
+"""``freqtrade backtesting`` and ``lookahead-analysis`` on the replay exchange, real candles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from freqtrade.data.btanalysis import load_backtest_data
+
+from plugins.core.backtest_results import check_latest
+from tests.conftest import REPO_ROOT
+from tests.e2e.helpers import e2e_configs, run_freqtrade
+
+pytestmark = pytest.mark.slow
+
+SHORT_WINDOW = {
+    "timerange": "20240301-20240322",
+    "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
+    "freqai": {"identifier": "e2e-backtest", "train_period_days": 14, "backtest_period_days": 7},
+}
+
+
+def test_backtesting_when_run_walk_forward_on_short_window_then_trades_and_result_parses(
+        tmp_path, replay_server, candle_datadir):
+    started = int(time.time())
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, SHORT_WINDOW)
+
+    result = run_freqtrade(["backtesting", *configs, "-c", str(REPO_ROOT / "config/backtest.json"),
+                            "--timerange", SHORT_WINDOW["timerange"]],
+                           tmp_path / "backtest.log", timeout=600)
+
+    log = (tmp_path / "backtest.log").read_text()
+    assert result.returncode == 0, log[-3000:]
+    results_dir = tmp_path / "user_data" / "backtest_results"
+    [summary] = check_latest(results_dir, not_before_s=started, min_trades=1)
+    assert summary.strategy == "FreqaiBaseline"
+    trades = load_backtest_data(results_dir)
+    assert set(trades["pair"]) <= {"BTC/USDT", "ETH/USDT"}
+    assert trades["open_date"].min() >= pd.Timestamp("2024-03-01", tz="UTC")
+    assert "STRATEGY SUMMARY" in log
+
+
+LOOKAHEAD_WINDOW = {
+    **SHORT_WINDOW,
+    "exchange": {"pair_whitelist": ["BTC/USDT"]},
+    "freqai": {"identifier": "e2e-lookahead", "train_period_days": 10, "backtest_period_days": 5,
+               "feature_parameters": {"include_corr_pairlist": ["BTC/USDT"]}},
+    "max_open_trades": 1,
+}
+
+
+def run_strict_lookahead(tmp_path, api_url, datadir, *strategy_args: str):
+    configs = e2e_configs(tmp_path, api_url, datadir, LOOKAHEAD_WINDOW)
+    export = tmp_path / "lookahead.csv"
+    log = tmp_path / "lookahead.log"
+    with log.open("w") as out:
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "tests/e2e/strict_lookahead.py"), *configs,
+             *strategy_args, "--timerange", "20240301-20240401", "--minimum-trade-amount", "5",
+             "--targeted-trade-amount", "10", "--lookahead-analysis-exportfilename", str(export)],
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=900)
+    return result.returncode, log.read_text(), export
+
+
+def test_lookahead_analysis_when_run_on_baseline_then_no_biased_signals_or_indicators(
+        tmp_path, replay_server, candle_datadir):
+    code, log, export = run_strict_lookahead(tmp_path, replay_server.api_url, candle_datadir)
+
+    assert code == 0, log[-3000:]
+    assert "STRICT LOOKAHEAD: no bias" in log
+    report = pd.read_csv(export)
+    assert report.loc[0, "total_signals"] >= 5
+    assert report.loc[0, "biased_entry_signals"] == 0
+    assert report.loc[0, "biased_exit_signals"] == 0
+
+
+def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports_bias(
+        tmp_path, replay_server, candle_datadir):
+    code, log, _ = run_strict_lookahead(
+        tmp_path, replay_server.api_url, candle_datadir,
+        "--strategy-path", str(REPO_ROOT / "tests/e2e/strategies"),
+        "--strategy", "LeakyFreqaiBaseline")
+
+    assert code == 1, log[-3000:]
+    assert "STRICT LOOKAHEAD: bias detected" in log

@@ -1,0 +1,122 @@
+"""``freqtrade trade --dry-run`` on the replay exchange in replay mode, driven over REST."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+from freqtrade_client import FtRestClient
+
+from tests.conftest import REPO_ROOT
+from tests.e2e.helpers import FREQTRADE, e2e_configs
+
+pytestmark = pytest.mark.slow
+
+API_USER = "suite-e2e"
+API_PASSWORD = "e2e-password-not-a-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, proc: subprocess.Popen,
+             log) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"process exited ({proc.returncode}) while waiting for {what}:\n"
+                        f"{log.read_text()[-3000:]}")
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_rest_and_exits_cleanly(
+        tmp_path, candle_datadir):
+    exchange_port, api_port = free_port(), free_port()
+    exchange_log = tmp_path / "replay_exchange.log"
+    bot_log = tmp_path / "freqtrade.log"
+    exchange = subprocess.Popen(
+        [sys.executable, "-m", "adapters.replay_exchange", "--datadir", str(candle_datadir),
+         "--port", str(exchange_port), "--replay-start", "2024-03-20T00:00"],
+        cwd=REPO_ROOT, stdout=exchange_log.open("w"), stderr=subprocess.STDOUT)
+    api_url = f"http://127.0.0.1:{exchange_port}/api/v3"
+    bot = None
+    try:
+        wait_for("the replay exchange", lambda: _pings(api_url), 60, exchange, exchange_log)
+        configs = e2e_configs(tmp_path, api_url, tmp_path / "dryrun_data", {
+            "db_url": f"sqlite:///{tmp_path / 'dryrun.sqlite'}",
+            "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
+            "freqai": {"identifier": "e2e-dryrun", "train_period_days": 5},
+            "internals": {"process_throttle_secs": 2},
+            "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
+                           "listen_port": api_port, "verbosity": "error",
+                           "enable_openapi": False, "CORS_origins": [],
+                           "jwt_secret_key": "e2e-jwt-secret-at-least-32-characters-long"},
+        })
+        env = dict(os.environ, FREQTRADE__API_SERVER__USERNAME=API_USER,
+                   FREQTRADE__API_SERVER__PASSWORD=API_PASSWORD)
+        bot = subprocess.Popen([*FREQTRADE, "trade", "--dry-run", *configs],
+                               cwd=REPO_ROOT, env=env, stdout=bot_log.open("w"),
+                               stderr=subprocess.STDOUT)
+        client = FtRestClient(f"http://127.0.0.1:{api_port}", API_USER, API_PASSWORD)
+
+        wait_for("the REST API", lambda: (client.ping() or {}).get("status") == "pong", 120,
+                 bot, bot_log)
+        candles = wait_for("analysed candles", lambda: _analysed_candles(client), 120, bot,
+                           bot_log)
+        models = tmp_path / "user_data" / "models" / "e2e-dryrun"
+        wait_for("FreqAI models trained on the replayed candles",
+                 lambda: {p.parent.name.split("_")[0] for p in models.glob("sub-train-*/*_model.*")}
+                 >= {"sub-train-BTC", "sub-train-ETH"}, 240, bot, bot_log)
+
+        assert candles["columns"][:6] == ["date", "open", "high", "low", "close", "volume"]
+        assert isinstance(client.status(), list)
+        assert client.count()["max"] == 3
+        assert client.locks()["lock_count"] == 0
+        unauthorized = requests.get(f"http://127.0.0.1:{api_port}/api/v1/status", timeout=5)
+        assert unauthorized.status_code == 401
+
+        bot.send_signal(signal.SIGTERM)
+        # freqtrade turns SIGTERM into KeyboardInterrupt, cleans up, and exits with 130.
+        assert bot.wait(timeout=90) == 130, bot_log.read_text()[-3000:]
+    finally:
+        for proc in (bot, exchange):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    log = bot_log.read_text()
+    assert "Cleaning up modules" in log
+    assert "Traceback" not in log and " - ERROR - " not in log, log[-3000:]
+
+
+def _pings(api_url: str) -> bool:
+    try:
+        return requests.get(f"{api_url}/ping", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def _analysed_candles(client: FtRestClient) -> dict | None:
+    """The analysed BTC/USDT candles, once the strategy (and FreqAI) has processed them."""
+    candles = client.pair_candles("BTC/USDT", "1h", limit=5)
+    if not candles or not candles.get("data") or "do_predict" not in candles["columns"]:
+        return None
+    return candles

@@ -33,10 +33,13 @@ $(STAMP): pyproject.toml constraints.txt
 data: setup
 	$(PY) -m plugins.marketdata sync --datadir $(DATADIR) -c config/base.json
 
+# --cache none: always run the backtest (Freqtrade's default `--cache day` would print an identical
+# earlier result instead). FreqAI models are still reused from user_data/models/ when unchanged.
 demo: setup data
 	@since=$$(date +%s); \
 	$(PY) -m adapters.replay_exchange --datadir $(DATADIR) --port $(REPLAY_PORT) -- \
-	  $(FREQTRADE) backtesting -c config/base.json -c config/offline.json -c config/backtest.json; \
+	  $(FREQTRADE) backtesting -c config/base.json -c config/offline.json -c config/backtest.json \
+	  --cache none; \
 	$(PY) -m plugins.core.backtest_results --since $$since --min-trades 1
 
 test: setup

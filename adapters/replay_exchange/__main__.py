@@ -24,24 +24,28 @@ from adapters.replay_exchange.server import ReplayServer
 logger = logging.getLogger("adapters.replay_exchange")
 
 
+_DEFAULTS = ReplayExchangeConfig.model_fields
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m adapters.replay_exchange",
         description="Local Binance-spot-dialect REST server over recorded candles.")
     parser.add_argument("--datadir", required=True,
                         help="folder with Freqtrade candle files, e.g. user_data/data/binance")
-    parser.add_argument("--data-format", default="feather",
-                        help="Freqtrade data format of the files (default: feather)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=18765, help="0 picks a free port")
+    parser.add_argument("--data-format", default=_DEFAULTS["data_format"].default,
+                        help="Freqtrade data format of the files (default: %(default)s)")
+    parser.add_argument("--host", default=_DEFAULTS["host"].default)
+    parser.add_argument("--port", type=int, default=_DEFAULTS["port"].default,
+                        help="default %(default)s (what config/offline.json expects); 0 picks a free port")
     parser.add_argument("--replay", action="store_true",
                         help="shift candles by whole days so the data ends 'now'")
     parser.add_argument("--replay-start", type=datetime.fromisoformat, default=None,
                         metavar="ISO_TIME",
                         help="replay mode: historical UTC time mapped onto now "
                              "(default: end of the data), e.g. 2024-06-01T00:00")
-    parser.add_argument("--spread-bps", type=float, default=2.0,
-                        help="synthesized book: bid/ask spread in basis points")
+    parser.add_argument("--spread-bps", type=float, default=_DEFAULTS["spread_bps"].default,
+                        help="synthesized book: bid/ask spread in basis points (default %(default)s)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="optional: -- CMD ARGS... to run while the server is up")

@@ -1,0 +1,143 @@
+"""The provider contract: what every alternative-data source returns, and how.
+
+``fetch(start, end)`` returns a ``pandas.DataFrame``:
+
+- index ``observed_at``: ``DatetimeIndex``, tz UTC, strictly increasing, no duplicates - the
+  start of the period a value describes (for a daily series, 00:00 UTC of that day);
+- one ``float64`` column per entry of ``columns`` (units in each provider's docstring);
+- ``available_at`` (``datetime64[*, UTC]``): when the value could first be known = end of
+  the observation period + the source's publication lag, taken from the source's own schedule.
+
+An empty frame (with those columns) means "the source has no data in that range". A source
+that cannot be reached or answers garbage raises (``ProviderUnavailableError``,
+``ProviderSchemaError``); it never returns an empty frame that would look like "no signal".
+
+Each provider splits its work so the same parsing code serves the live API, the local test
+servers and the shipped bundle: ``download`` (wire payload from the API), ``parse`` (wire
+payload -> observation frame), ``wire_from_shared`` (the shipped file rendered in the API's
+own wire format). ``finalize`` then validates, de-duplicates, sorts and adds ``available_at``.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from plugins.altdata.errors import ProviderSchemaError
+
+logger = logging.getLogger(__name__)
+
+OBSERVED_AT = "observed_at"
+AVAILABLE_AT = "available_at"
+
+
+def utc(ts: Any) -> pd.Timestamp:
+    """A timestamp as tz-aware UTC (naive input is read as UTC)."""
+    ts = pd.Timestamp(ts)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class AltDataProvider(ABC):
+    """Base class of every alternative-data provider (see the module docstring).
+
+    Class attributes each provider sets:
+        name: short id; the cache file name and the column prefix (``coinmetrics``).
+        columns: the ``float64`` columns ``parse`` produces.
+        max_staleness: default age (now - ``available_at``) beyond which a merged value is
+            treated as missing; about one publication interval plus its usual delay.
+        refresh_interval: how often live refresh asks the source for new data.
+        docs_url: the source's API documentation (formats and schedule are cited there).
+    """
+
+    name: ClassVar[str]
+    columns: ClassVar[tuple[str, ...]]
+    max_staleness: ClassVar[pd.Timedelta]
+    refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
+    docs_url: ClassVar[str] = ""
+
+    def fetch(self, start: Any, end: Any) -> pd.DataFrame:
+        """Observations in ``[start, end]`` (UTC) from the source, finalized.
+
+        Raises:
+            ProviderUnavailableError: the source could not be reached.
+            ProviderSchemaError: the answer is not in the documented format.
+        """
+        start, end = utc(start), utc(end)
+        return self.finalize(self.parse(self.download(start, end)), start, end)
+
+    @abstractmethod
+    def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
+        """The raw wire payload (decoded JSON or CSV text) covering ``[start, end]``."""
+
+    @abstractmethod
+    def parse(self, raw: Any) -> pd.DataFrame:
+        """Wire payload -> frame indexed by observation time with ``columns``.
+
+        May return rows unsorted or duplicated (``finalize`` fixes both). Raises
+        ``ProviderSchemaError`` naming the missing or malformed field.
+        """
+
+    @abstractmethod
+    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """Publication time (UTC) of each observation, from the source's schedule."""
+
+    @abstractmethod
+    def wire_from_shared(self, bundle: Path) -> Any:
+        """The series shipped in ``bundle`` (``../shared/data``), in the API's wire format.
+
+        Used by ``import-shared`` and by the local test servers, so shipped data goes through
+        ``parse`` exactly like a live answer. Raises ``FileNotFoundError`` naming the file.
+        """
+
+    def empty(self) -> pd.DataFrame:
+        """The frame that means "no data": right index and columns, no rows."""
+        index = pd.DatetimeIndex([], tz="UTC", name=OBSERVED_AT)
+        frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in self.columns}, index=index)
+        frame[AVAILABLE_AT] = pd.Series(dtype="datetime64[ns, UTC]")
+        return frame
+
+    def finalize(self, frame: pd.DataFrame, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Validate and normalize a parsed frame (see the module docstring for the result).
+
+        Duplicated observation times keep the last row (the latest revision); rows outside
+        ``[start, end]`` are dropped; values must be numeric or empty.
+
+        Raises:
+            ProviderSchemaError: a column is missing or holds non-numeric values, or the index
+                is not made of timestamps.
+        """
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise ProviderSchemaError(
+                f"{self.name}: fields missing from the answer: {', '.join(missing)} "
+                f"(got: {', '.join(map(str, frame.columns)) or 'none'}); see {self.docs_url}")
+        if frame.empty:
+            return self.empty()
+        try:
+            index = pd.DatetimeIndex(frame.index)
+        except (TypeError, ValueError) as err:
+            raise ProviderSchemaError(f"{self.name}: observation times do not parse: {err}") from err
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        out = pd.DataFrame(index=index.rename(OBSERVED_AT))
+        for column in self.columns:
+            try:
+                out[column] = pd.to_numeric(frame[column].to_numpy(), errors="raise").astype("float64")
+            except (TypeError, ValueError) as err:
+                raise ProviderSchemaError(f"{self.name}: field {column!r} is not numeric: {err}") from err
+        duplicated = out.index.duplicated(keep="last")
+        if duplicated.any():
+            logger.info("%s: %d duplicated observations, keeping the last of each",
+                        self.name, int(duplicated.sum()))
+            out = out[~duplicated]
+        out = out.sort_index()
+        if start is not None:
+            out = out[out.index >= start]
+        if end is not None:
+            out = out[out.index <= end]
+        out[AVAILABLE_AT] = self.available_at(out.index)
+        return out

@@ -9,7 +9,29 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+
+def atomic_write(dst: Path, write: Callable[[Path], None]) -> None:
+    """Let ``write(tmp_path)`` produce the file, then move it over ``dst`` atomically.
+
+    Raises:
+        Whatever ``write`` raises, or ``OSError``; ``dst`` is then unchanged and no temporary
+        file is left behind.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_copy(src: Path, dst: Path) -> None:
@@ -19,17 +41,6 @@ def atomic_copy(src: Path, dst: Path) -> None:
         OSError: the source cannot be read or the destination folder written; ``dst`` is then
             unchanged and no temporary file is left behind.
     """
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out, length=1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
+    if not src.is_file():
+        raise FileNotFoundError(f"No such file: {src}")
+    atomic_write(dst, lambda tmp: shutil.copy2(src, tmp))

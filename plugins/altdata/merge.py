@@ -1,0 +1,74 @@
+"""Point-in-time merge of an alternative-data series onto Freqtrade candles.
+
+A candle row in Freqtrade is labelled with its *open* time (``date``) but is only complete at
+its close (``date + timeframe``); a strategy acting on that row acts after the close. So a
+value may appear on a candle only if it was published (``available_at``) at or before the
+candle's close. The merge is backward-as-of on that close time - the same idea as Freqtrade's
+``merge_informative_pair``, which shifts informative candles to their close for the same
+reason (``freqtrade/strategy/strategy_helper.py``).
+
+Daily data for day D therefore reaches day D's candles only if the source publishes during D
+(``available_at`` inside D); the providers' ``available_at`` encodes each source's schedule.
+Values older than ``max_staleness`` at a candle's close become NaN and ``<prefix>_stale`` is 1:
+missing data is never filled, and the strategy decides what "stale" means (by default: no new
+entries that need the feature).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from freqtrade.exchange import timeframe_to_minutes
+
+from plugins.altdata.contract import AVAILABLE_AT
+
+CLOSE = "_candle_close"
+
+
+def merge_point_in_time(candles: pd.DataFrame, series: pd.DataFrame, *, timeframe: str,
+                        prefix: str, max_staleness: pd.Timedelta,
+                        columns: list[str] | None = None) -> pd.DataFrame:
+    """The ``series`` columns as known at each candle's close, aligned to ``candles``.
+
+    Args:
+        candles: Freqtrade candle frame with ``date`` (``datetime64[*, UTC]``, candle open
+            time, sorted ascending); other columns are kept; the index is kept.
+        series: a provider frame (``AltDataProvider.fetch`` / the cache): ``available_at``
+            column (UTC) plus float64 value columns; may be empty.
+        timeframe: the candles' timeframe (``1h``), to compute close = date + timeframe.
+        prefix: output column prefix, e.g. ``coinmetrics`` -> ``coinmetrics_mvrv``.
+        max_staleness: a value published longer than this before the close is dropped (NaN).
+        columns: value columns to merge (default: all but ``available_at``).
+
+    Returns:
+        A new frame with ``candles``' index and only the merged columns: ``<prefix>_<column>``
+        (float64, NaN where unknown or stale), ``<prefix>_age_hours`` (float64, close -
+        available_at in hours) and ``<prefix>_stale`` (int8, 1 where no fresh value). Join it
+        to ``candles`` (``pd.concat([candles, merged], axis=1)``).
+
+    Raises:
+        KeyError: ``candles`` has no ``date`` column or ``series`` no ``available_at``.
+    """
+    columns = columns or [c for c in series.columns if c != AVAILABLE_AT]
+    close = candles["date"] + pd.Timedelta(minutes=timeframe_to_minutes(timeframe))
+    left = pd.DataFrame({CLOSE: close.reset_index(drop=True), "_row": np.arange(len(close))})
+    if not left[CLOSE].is_monotonic_increasing:
+        left = left.sort_values(CLOSE, kind="stable")
+    right = series.loc[:, [AVAILABLE_AT, *columns]].dropna(subset=[AVAILABLE_AT])
+    right = right.sort_values(AVAILABLE_AT, kind="stable").reset_index(drop=True)
+    unit = left[CLOSE].dtype
+    right[AVAILABLE_AT] = right[AVAILABLE_AT].astype(unit)
+    merged = pd.merge_asof(left, right, left_on=CLOSE, right_on=AVAILABLE_AT,
+                           direction="backward", allow_exact_matches=True)
+    if not merged["_row"].is_monotonic_increasing:
+        merged = merged.sort_values("_row", kind="stable")
+    age = merged[CLOSE] - merged[AVAILABLE_AT]
+    stale = (age > max_staleness) | merged[AVAILABLE_AT].isna()
+    out = pd.DataFrame(index=candles.index)
+    for column in columns:
+        values = merged[column].to_numpy(dtype="float64", copy=True)
+        values[stale.to_numpy()] = np.nan
+        out[f"{prefix}_{column}"] = values
+    out[f"{prefix}_age_hours"] = (age / pd.Timedelta(hours=1)).to_numpy(dtype="float64")
+    out[f"{prefix}_stale"] = stale.to_numpy().astype("int8")
+    return out

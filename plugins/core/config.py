@@ -1,0 +1,43 @@
+"""The suite's config section, ``"ai_suite"`` in Freqtrade's config, validated at the edge.
+
+Freqtrade accepts unknown top-level keys, so the suite keeps all of its settings under
+``ai_suite`` and validates them here once (pydantic, unknown keys rejected), with every
+default defined in the section models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plugins.altdata.config import AltDataConfig
+from plugins.core.errors import SuiteError
+
+
+class SuiteConfigError(SuiteError):
+    """``ai_suite`` is invalid. Raised at bot start (``bot_start``), which stops the bot with
+    a message naming the field and the fix."""
+
+
+class SuiteConfig(BaseModel):
+    """``ai_suite``: one attribute per plugin section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    altdata: AltDataConfig = Field(default_factory=AltDataConfig)
+
+
+def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:
+    """Validate ``freqtrade_config["ai_suite"]`` (absent = all defaults).
+
+    Raises:
+        SuiteConfigError: a field is unknown or invalid; the message lists each as
+            ``ai_suite.<path>: <problem>``.
+    """
+    try:
+        return SuiteConfig.model_validate(freqtrade_config.get("ai_suite") or {})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"ai_suite.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise SuiteConfigError(f"Invalid suite config: {problems}") from err

@@ -1,0 +1,44 @@
+"""Coin Metrics (Community API v4, asset-metrics) in the provider case table."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from plugins.altdata.providers.coinmetrics import PATH, CoinMetricsProvider
+from tests.conftest import bundle_dir
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+
+START, END = "2024-03-01", "2024-04-29"
+
+
+def _payload() -> dict:
+    full = CoinMetricsProvider(api_key="").wire_from_shared(bundle_dir())
+    rows = [r for r in full["data"] if START <= r["time"][:10] <= END]  # 60 days
+    return {"data": rows}
+
+
+def _rename(payload: dict) -> dict:
+    out = copy.deepcopy(payload)
+    for row in out["data"]:
+        row["FlowInExNtvV2"] = row.pop("FlowInExNtv")
+    return out
+
+
+def _shuffle(payload: dict) -> dict:
+    out = copy.deepcopy(payload)
+    out["data"] = out["data"][::-1] + out["data"][:1]
+    return out
+
+
+CASE = ProviderCase(
+    name="coinmetrics",
+    make=lambda url: CoinMetricsProvider(base_url=url, http=FAST_HTTP, api_key=""),
+    path=PATH,
+    good_payload=_payload(),
+    rename_field=_rename,
+    duplicate_and_shuffle=_shuffle,
+    as_body=lambda p: (json.dumps(p), "application/json"),
+    start=START,
+    end=END,
+)

@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 data: setup
 	$(PY) -m plugins.marketdata sync --datadir $(DATADIR) -c config/base.json
+	$(PY) -m plugins.altdata -c config/base.json import-shared
 
 # --cache none: always run the backtest (Freqtrade's default `--cache day` would print an identical
 # earlier result instead). FreqAI models are still reused from user_data/models/ when unchanged.

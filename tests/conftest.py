@@ -32,6 +32,17 @@ def candle_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return datadir
 
 
+@pytest.fixture(scope="session")
+def altdata_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An alt-data cache filled from the bundle by ``import-shared`` (the providers' parsers)."""
+    from plugins.altdata.__main__ import import_shared
+    from plugins.altdata.config import AltDataConfig
+
+    cache_dir = tmp_path_factory.mktemp("altdata")
+    import_shared(bundle_dir(), AltDataConfig(cache_dir=cache_dir))
+    return cache_dir
+
+
 @pytest.fixture
 def replay_server(candle_datadir: Path) -> Iterator[ReplayServer]:
     """A static-mode replay exchange on a free port, in a background thread."""

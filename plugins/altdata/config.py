@@ -41,6 +41,9 @@ class AltDataConfig(BaseModel):
             history starts 2024-01-01, too late to train the demo's first window.
         calendar: add FOMC/CPI calendar features.
         blackout_before_min / blackout_after_min: the calendar's news blackout window.
+        replay_shift_days: shift every series (and the calendar) this many days later. Only
+            for dry-runs on the replay exchange in replay mode, which shifts candles by whole
+            days (it logs the number); 0 everywhere else.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -55,6 +58,7 @@ class AltDataConfig(BaseModel):
     calendar: bool = True
     blackout_before_min: float = Field(default=30, ge=0)
     blackout_after_min: float = Field(default=60, ge=0)
+    replay_shift_days: int = 0
 
     def settings(self, name: str) -> ProviderSettings:
         """Settings of provider ``name`` (defaults when not configured)."""

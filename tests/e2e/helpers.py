@@ -11,16 +11,19 @@ from tests.conftest import REPO_ROOT, offline_overlay, write_json
 FREQTRADE = [sys.executable, "-m", "freqtrade"]
 
 
-def e2e_configs(tmp_path: Path, api_url: str, datadir: Path, extra: dict) -> list[str]:
+def e2e_configs(tmp_path: Path, api_url: str, datadir: Path, extra: dict,
+                altdata_cache: Path | None = None) -> list[str]:
     """CLI arguments: ``-c`` the shipped base config, the offline overlay aimed at ``api_url``
-    and a test overlay (own user_data dir, ``extra`` on top), then ``--datadir DATADIR``
+    and a test overlay (own user_data dir, the alt-data cache, ``extra`` on top), then
+    ``--datadir DATADIR``
     (freqtrade reads the data dir from the command line only, not from config files)."""
     user_data = tmp_path / "user_data"
     for sub in ("backtest_results", "models", "logs"):
         (user_data / sub).mkdir(parents=True, exist_ok=True)
     overlay = write_json(tmp_path / "offline.json", offline_overlay(api_url))
+    cache = {"ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}}} if altdata_cache else {}
     test = write_json(tmp_path / "test.json", {
-        "user_data_dir": str(user_data), **extra})
+        "user_data_dir": str(user_data), **cache, **extra})
     args = ["-c", str(REPO_ROOT / "config" / "base.json"), "-c", str(overlay)]
     return [*args, "-c", str(test), "--datadir", str(datadir)]
 

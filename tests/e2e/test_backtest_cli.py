@@ -23,10 +23,11 @@ SHORT_WINDOW = {
 }
 
 
-def test_backtesting_when_run_walk_forward_on_short_window_then_trades_and_result_parses(
-        tmp_path, replay_server, candle_datadir):
+def test_backtesting_when_alt_data_strategy_run_walk_forward_then_trades_and_result_parses(
+        tmp_path, replay_server, candle_datadir, altdata_cache):
     started = int(time.time())
-    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, SHORT_WINDOW)
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, SHORT_WINDOW,
+                          altdata_cache)
 
     result = run_freqtrade(["backtesting", *configs, "-c", str(REPO_ROOT / "config/backtest.json"),
                             "--timerange", SHORT_WINDOW["timerange"]],
@@ -36,7 +37,7 @@ def test_backtesting_when_run_walk_forward_on_short_window_then_trades_and_resul
     assert result.returncode == 0, log[-3000:]
     results_dir = tmp_path / "user_data" / "backtest_results"
     [summary] = check_latest(results_dir, not_before_s=started, min_trades=1)
-    assert summary.strategy == "FreqaiBaseline"
+    assert summary.strategy == "FreqaiAltData"
     trades = load_backtest_data(results_dir)
     assert set(trades["pair"]) <= {"BTC/USDT", "ETH/USDT"}
     assert trades["open_date"].min() >= pd.Timestamp("2024-03-01", tz="UTC")
@@ -52,8 +53,8 @@ LOOKAHEAD_WINDOW = {
 }
 
 
-def run_strict_lookahead(tmp_path, api_url, datadir, *strategy_args: str):
-    configs = e2e_configs(tmp_path, api_url, datadir, LOOKAHEAD_WINDOW)
+def run_strict_lookahead(tmp_path, api_url, datadir, altdata_cache, *strategy_args: str):
+    configs = e2e_configs(tmp_path, api_url, datadir, LOOKAHEAD_WINDOW, altdata_cache)
     export = tmp_path / "lookahead.csv"
     log = tmp_path / "lookahead.log"
     with log.open("w") as out:
@@ -65,9 +66,11 @@ def run_strict_lookahead(tmp_path, api_url, datadir, *strategy_args: str):
     return result.returncode, log.read_text(), export
 
 
-def test_lookahead_analysis_when_run_on_baseline_then_no_biased_signals_or_indicators(
-        tmp_path, replay_server, candle_datadir):
-    code, log, export = run_strict_lookahead(tmp_path, replay_server.api_url, candle_datadir)
+@pytest.mark.parametrize("strategy", ["FreqaiAltData", "FreqaiBaseline"])
+def test_lookahead_analysis_when_run_on_shipped_strategy_then_no_biased_signals_or_indicators(
+        tmp_path, replay_server, candle_datadir, altdata_cache, strategy):
+    code, log, export = run_strict_lookahead(tmp_path, replay_server.api_url, candle_datadir,
+                                             altdata_cache, "--strategy", strategy)
 
     assert code == 0, log[-3000:]
     assert "STRICT LOOKAHEAD: no bias" in log
@@ -77,12 +80,12 @@ def test_lookahead_analysis_when_run_on_baseline_then_no_biased_signals_or_indic
     assert report.loc[0, "biased_exit_signals"] == 0
 
 
+@pytest.mark.parametrize("strategy", ["LeakyFreqaiBaseline", "LeakyAltData"])
 def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports_bias(
-        tmp_path, replay_server, candle_datadir):
+        tmp_path, replay_server, candle_datadir, altdata_cache, strategy):
     code, log, _ = run_strict_lookahead(
-        tmp_path, replay_server.api_url, candle_datadir,
-        "--strategy-path", str(REPO_ROOT / "tests/e2e/strategies"),
-        "--strategy", "LeakyFreqaiBaseline")
+        tmp_path, replay_server.api_url, candle_datadir, altdata_cache,
+        "--strategy-path", str(REPO_ROOT / "tests/e2e/strategies"), "--strategy", strategy)
 
     assert code == 1, log[-3000:]
     assert "STRICT LOOKAHEAD: bias detected" in log

@@ -11,15 +11,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 import requests
 from freqtrade_client import FtRestClient
 
+from plugins.altdata.config import AltDataConfig
+from plugins.altdata.registry import build_providers
 from tests.conftest import REPO_ROOT
 from tests.e2e.helpers import FREQTRADE, e2e_configs
 
 pytestmark = pytest.mark.slow
 
+REPLAY_START = "2024-03-20T00:00"
 API_USER = "suite-e2e"
 API_PASSWORD = "e2e-password-not-a-secret"
 
@@ -45,14 +49,24 @@ def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, proc: subpro
     pytest.fail(f"timed out after {timeout_s}s waiting for {what}:\n{log.read_text()[-3000:]}")
 
 
+def altdata_for_replay(cache_dir, replay_start: str) -> dict:
+    """``ai_suite`` for a replay dry-run: the shipped alt data shifted like the candles, and
+    every provider's live refresh aimed at a closed local port (no internet here: refreshes
+    fail, are logged once, and the shipped values stay until they go stale)."""
+    shift = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timestamp(replay_start, tz="UTC")).days
+    names = [p.name for p in build_providers(AltDataConfig())]
+    return {"altdata": {"cache_dir": str(cache_dir), "replay_shift_days": shift,
+                        "providers": {n: {"base_url": "http://127.0.0.1:9"} for n in names}}}
+
+
 def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_rest_and_exits_cleanly(
-        tmp_path, candle_datadir):
+        tmp_path, candle_datadir, altdata_cache):
     exchange_port, api_port = free_port(), free_port()
     exchange_log = tmp_path / "replay_exchange.log"
     bot_log = tmp_path / "freqtrade.log"
     exchange = subprocess.Popen(
         [sys.executable, "-m", "adapters.replay_exchange", "--datadir", str(candle_datadir),
-         "--port", str(exchange_port), "--replay-start", "2024-03-20T00:00"],
+         "--port", str(exchange_port), "--replay-start", REPLAY_START],
         cwd=REPO_ROOT, stdout=exchange_log.open("w"), stderr=subprocess.STDOUT)
     api_url = f"http://127.0.0.1:{exchange_port}/api/v3"
     bot = None
@@ -63,6 +77,7 @@ def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_
             "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
             "freqai": {"identifier": "e2e-dryrun", "train_period_days": 5},
             "internals": {"process_throttle_secs": 2},
+            "ai_suite": altdata_for_replay(altdata_cache, REPLAY_START),
             "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
                            "listen_port": api_port, "verbosity": "error",
                            "enable_openapi": False, "CORS_origins": [],

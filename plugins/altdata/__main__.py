@@ -1,0 +1,134 @@
+"""CLI: fill the alternative-data cache.
+
+    python -m plugins.altdata import-shared [DIR] [-c CONFIG ...]
+        Load the real series shipped in DIR (default $SUITE_DATA_DIR, else ../shared/data)
+        through each provider's own parser into the cache (what ``make data`` runs).
+    python -m plugins.altdata download [--providers NAME ...] [--start DATE] [--end DATE]
+        Fetch from the real APIs (internet; FRED needs FRED_API_KEY), incrementally.
+
+Exit status 0 on success; 1 with a message when a provider fails or data is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich.progress import Progress
+
+from plugins.altdata.cache import AltDataCache
+from plugins.altdata.calendar import CPI_FILE, FOMC_FILE
+from plugins.altdata.config import AltDataConfig
+from plugins.altdata.errors import AltDataError
+from plugins.altdata.registry import build_providers
+from plugins.core.atomic import atomic_copy
+from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.marketdata.requirements import load_config
+
+logger = logging.getLogger("plugins.altdata")
+SHARED_CALENDAR = Path("macro/calendar")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plugins.altdata")
+    parser.add_argument("-c", "--config", type=Path, action="append", default=None,
+                        help="Freqtrade config(s) with an ai_suite section (default: config/base.json)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import-shared", help="load the shipped real series into the cache")
+    imp.add_argument("bundle", nargs="?", type=Path, default=None)
+    down = sub.add_parser("download", help="fetch from the real APIs into the cache")
+    down.add_argument("--providers", nargs="+", default=None, help="default: all enabled")
+    down.add_argument("--start", default="2017-01-01", help="UTC date, used when nothing is cached")
+    down.add_argument("--end", default=None, help="UTC date (default: now)")
+    return parser
+
+
+def _bundle(arg: Path | None) -> Path:
+    path = arg or Path(os.environ.get("SUITE_DATA_DIR", "../shared/data"))
+    if not path.is_dir():
+        raise AltDataError(f"Data bundle {path} does not exist; pass its path or set "
+                           "SUITE_DATA_DIR (default ../shared/data).")
+    return path
+
+
+def import_shared(bundle: Path, config: AltDataConfig) -> int:
+    """Copy the FOMC/CPI calendars, then load every enabled provider's shipped series through
+    its own parser into the cache; returns the number of providers loaded.
+
+    Raises:
+        AltDataError: a shipped file does not parse (``ProviderSchemaError``).
+        FileNotFoundError: a calendar file is missing from the bundle.
+    """
+    cache = AltDataCache(config.cache_dir)
+    # the calendar first: FRED's CPI publication times come from it
+    for name in (FOMC_FILE, CPI_FILE):
+        atomic_copy(bundle / SHARED_CALENDAR / name, cache.root / "calendar" / name)
+    loaded = 0
+    for provider in build_providers(config):
+        try:
+            raw = provider.wire_from_shared(bundle)
+        except FileNotFoundError as err:
+            logger.warning("%s: nothing shipped for it (%s); use `download`", provider.name, err)
+            continue
+        frame = provider.finalize(provider.parse(raw))
+        cache.update(provider, frame)
+        loaded += 1
+        print(f"{provider.name:>16}: {len(frame):6d} observations "
+              f"{frame.index.min():%Y-%m-%d} -> {frame.index.max():%Y-%m-%d}")
+    return loaded
+
+
+def download(cache: AltDataCache, providers: list, start: pd.Timestamp, end: pd.Timestamp) -> None:
+    """Incrementally refresh each provider from its API, with a progress bar.
+
+    Raises:
+        AltDataError: the first provider that fails (the others are still attempted).
+    """
+    failures = []
+    with Progress() as progress:
+        task = progress.add_task("alt data", total=len(providers))
+        for provider in providers:
+            progress.update(task, description=provider.name)
+            try:
+                frame = cache.refresh(provider, end=end, start=start)
+                progress.console.print(f"{provider.name}: {len(frame)} observations cached")
+            except AltDataError as err:
+                failures.append(err)
+                progress.console.print(f"[red]{provider.name}: {err}")
+            progress.advance(task)
+    if failures:
+        raise failures[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = load_suite_config(load_config(args.config or [Path("config/base.json")])).altdata
+        cache = AltDataCache(config.cache_dir)
+        if args.command == "import-shared":
+            count = import_shared(_bundle(args.bundle), config)
+            print(f"Alt data: {count} providers and the FOMC/CPI calendar in {cache.root}")
+        else:
+            providers = build_providers(config)
+            if args.providers:
+                unknown = set(args.providers) - {p.name for p in providers}
+                if unknown:
+                    raise AltDataError(f"Unknown or disabled providers: {', '.join(sorted(unknown))}"
+                                       f"; known: {', '.join(p.name for p in providers)}")
+                providers = [p for p in providers if p.name in args.providers]
+            end = pd.Timestamp(args.end, tz="UTC") if args.end else pd.Timestamp.now(tz="UTC")
+            download(cache, providers, pd.Timestamp(args.start, tz="UTC"), end)
+    except (AltDataError, SuiteConfigError, FileNotFoundError) as err:
+        print(f"altdata: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

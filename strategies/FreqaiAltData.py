@@ -1,0 +1,93 @@
+"""FreqaiAltData: FreqaiBaseline plus on-chain, macro, sentiment and calendar features.
+
+Same model, label, entries and exits as the yardstick ``FreqaiBaseline``; the only change is
+``feature_engineering_standard``, which merges the alternative-data features point-in-time
+(``plugins.altdata.features.AltDataFeatures``: each value appears on a candle only once it was
+published before the candle's close). Configure the sources under ``ai_suite.altdata``; fill
+the cache with ``make data`` (shipped series) or ``python -m plugins.altdata download``.
+
+Stale-data rule: where any feature source has no fresh value (``altdata_stale == 1``) the
+features are NaN, FreqAI sets ``do_predict = 0`` and no entry is made. In dry-run/live a
+background thread refreshes the sources (``plugins.altdata.live``); backtests read the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from pandas import DataFrame
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from FreqaiBaseline import FreqaiBaseline  # noqa: E402  (sibling strategy file)
+
+from plugins.altdata.drift import DriftMonitor  # noqa: E402
+from plugins.altdata.features import ANY_STALE, AltDataFeatures  # noqa: E402
+from plugins.altdata.live import LiveRefresher  # noqa: E402
+from plugins.core.config import load_suite_config  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+
+class FreqaiAltData(FreqaiBaseline):
+    """FreqaiBaseline with alternative-data features. Extra columns (see ``add_features``):
+    ``%-<provider>_<feature>`` and ``%-calendar_*`` (FreqAI features, seen by the model only),
+    the same values without ``%-`` (plots, gates), ``<provider>_stale``, ``altdata_stale``
+    and ``calendar_blackout`` (int8 flags)."""
+
+    plot_config = {
+        "main_plot": {},
+        "subplots": {
+            "prediction": {"&-s_close": {"color": "blue"}},
+            "on-chain": {"coinmetrics_mvrv": {"color": "orange"},
+                         "coinmetrics_netflow_z30": {"color": "green"}},
+            "sentiment": {"fear_greed_fng": {"color": "purple"}},
+            "macro": {"fred_vixcls_level": {"color": "red"},
+                      "fred_dgs10_level": {"color": "grey"}},
+            "stale / blackout": {"altdata_stale": {"color": "black"},
+                                 "calendar_blackout": {"color": "brown"}},
+        },
+    }
+
+    altdata: AltDataFeatures
+    altdata_refresher: LiveRefresher | None = None
+
+    def bot_start(self, **kwargs) -> None:
+        """Validate ``ai_suite``, load the cached series; in dry-run/live start the refresher.
+
+        Raises:
+            SuiteConfigError: invalid ``ai_suite`` (stops the bot with the field named).
+        """
+        suite = load_suite_config(self.config)
+        self.altdata = AltDataFeatures(suite.altdata)
+        if self.dp.runmode.value in ("dry_run", "live"):
+            self.altdata_drift = DriftMonitor()
+            self.altdata_refresher = LiveRefresher(self.altdata, drift=self.altdata_drift)
+            self.altdata_refresher.start()
+
+    def ft_bot_cleanup(self) -> None:
+        """Freqtrade's cleanup hook (stops FreqAI's threads); also stops the refresher."""
+        super().ft_bot_cleanup()
+        if self.altdata_refresher is not None:
+            self.altdata_refresher.stop()
+
+    def feature_engineering_standard(self, dataframe: DataFrame, metadata: dict,
+                                     **kwargs) -> DataFrame:
+        """Baseline calendar-of-week features plus the alternative-data features."""
+        dataframe = super().feature_engineering_standard(dataframe, metadata, **kwargs)
+        return self.altdata.add_features(dataframe, self.timeframe)
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """FreqAI (which drops its ``%-`` feature columns afterwards), then the same alt-data
+        values as plain columns (``coinmetrics_mvrv``, ...) for plots, gates and
+        ``lookahead-analysis``, merged the same point-in-time way."""
+        dataframe = super().populate_indicators(dataframe, metadata)
+        return self.altdata.add_features(dataframe, self.timeframe, feature_prefix="")
+
+    def populate_entry_trend(self, df: DataFrame, metadata: dict) -> DataFrame:
+        """Baseline entries, never where an alt-data source is stale."""
+        df = super().populate_entry_trend(df, metadata)
+        if ANY_STALE in df.columns:
+            df.loc[df[ANY_STALE] == 1, ["enter_long", "enter_tag"]] = (0, None)
+        return df

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -89,3 +90,24 @@ def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports
 
     assert code == 1, log[-3000:]
     assert "STRICT LOOKAHEAD: bias detected" in log
+
+
+#: FreqAI predicts no candle at a run's end (see tests/e2e/strict_lookahead.py), so
+#: recursive-analysis' last-row check always lists exactly its prediction columns.
+FREQAI_LAST_CANDLE_COLUMNS = {"&-s_close", "&-s_close_mean", "&-s_close_std", "do_predict"}
+
+
+def test_recursive_analysis_when_run_on_alt_data_strategy_then_no_recursive_variance(
+        tmp_path, replay_server, candle_datadir, altdata_cache):
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, LOOKAHEAD_WINDOW,
+                          altdata_cache)
+
+    result = run_freqtrade(["recursive-analysis", *configs, "--timerange", "20240301-20240320",
+                            "--startup-candle", "100", "200", "400"],
+                           tmp_path / "recursive.log", timeout=600)
+
+    log = " ".join((tmp_path / "recursive.log").read_text().split())  # undo log line wrapping
+    assert result.returncode == 0, log[-3000:]
+    assert "No variance on indicator(s) found due to recursive formula." in log
+    flagged = set(re.findall(r"found lookahead in indicator (\S+)", log))
+    assert flagged <= FREQAI_LAST_CANDLE_COLUMNS, flagged

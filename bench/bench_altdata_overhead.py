@@ -1,0 +1,78 @@
+"""Benchmark: backtest wall time with all alternative-data providers merged vs. without.
+
+Runs the real ``freqtrade backtesting`` twice on the same candles, in the same run, against a
+replay exchange started here: the yardstick ``FreqaiBaseline`` (no alt data) and
+``FreqaiAltData`` (same model, plus every feature provider and the calendar). Each run uses
+its own fresh FreqAI identifier, so both train every window. Prints both wall times and the
+ratio (target <= 1.15x).
+
+    python bench/bench_altdata_overhead.py [--datadir DIR] [--altdata-cache DIR]
+        [--pairs BTC/USDT ETH/USDT XRP/USDT] [--timerange 20240101-20240301]
+
+Works on any data dir, pairs and time range; nothing is tuned to one window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from adapters.replay_exchange import ReplayExchangeConfig, serving
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(strategy: str, configs: list[str], timerange: str, datadir: Path, userdir: Path) -> float:
+    identifier = f"bench-{strategy.lower()}"
+    shutil.rmtree(userdir / "models" / identifier, ignore_errors=True)
+    overlay = userdir / f"{strategy}.json"
+    overlay.write_text(json.dumps({"strategy": strategy, "freqai": {"identifier": identifier}}))
+    cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "-c", str(overlay),
+           "--timerange", timerange, "--datadir", str(datadir), "--cache", "none",
+           "--export", "none"]
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0 or "STRATEGY SUMMARY" not in result.stdout + result.stderr:
+        raise SystemExit(f"{strategy} backtest failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datadir", type=Path, default=REPO / "user_data/data/binance")
+    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata")
+    parser.add_argument("--pairs", nargs="+", default=["BTC/USDT", "ETH/USDT", "XRP/USDT"])
+    parser.add_argument("--timerange", default="20240101-20240301")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp, \
+            serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+        userdir = Path(tmp) / "user_data"
+        for sub in ("models", "backtest_results", "logs"):
+            (userdir / sub).mkdir(parents=True)
+        offline = json.loads((REPO / "config/offline.json").read_text())
+        for key in ("ccxt_config", "ccxt_async_config"):
+            offline["exchange"][key]["urls"]["api"] = dict.fromkeys(
+                ("public", "private", "sapi"), server.api_url)
+        overlay = {**offline, "user_data_dir": str(userdir),
+                   "exchange": {**offline["exchange"], "pair_whitelist": args.pairs},
+                   "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}}}
+        (userdir / "bench.json").write_text(json.dumps(overlay))
+        configs = ["-c", str(REPO / "config/base.json"), "-c", str(userdir / "bench.json")]
+        base = _run("FreqaiBaseline", configs, args.timerange, args.datadir, userdir)
+        alt = _run("FreqaiAltData", configs, args.timerange, args.datadir, userdir)
+    print(f"backtest {args.timerange} {' '.join(args.pairs)}")
+    print(f"  FreqaiBaseline (no alt data): {base:7.1f} s")
+    print(f"  FreqaiAltData (all providers): {alt:7.1f} s")
+    print(f"  ratio alt/base: {alt / base:.2f}x (target <= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -93,6 +93,25 @@ class AltDataProvider(ABC):
         ``parse`` exactly like a live answer. Raises ``FileNotFoundError`` naming the file.
         """
 
+    def rows_frame(self, rows: list, required: tuple[str, ...], where: str) -> pd.DataFrame:
+        """A list of JSON row objects as a DataFrame, after checking the ``required`` fields.
+
+        Args:
+            rows: the row objects of the answer (non-empty).
+            required: field names every answer must carry.
+            where: where the rows sit in the answer, for the message (``'data' rows``).
+
+        Raises:
+            ProviderSchemaError: a required field is absent, named in the message.
+        """
+        frame = pd.DataFrame(rows)
+        missing = [f for f in required if f not in frame.columns]
+        if missing:
+            raise ProviderSchemaError(
+                f"{self.name}: field(s) {', '.join(map(repr, missing))} missing from {where} "
+                f"(got: {', '.join(map(str, frame.columns))}); see {self.docs_url}")
+        return frame
+
     def empty(self) -> pd.DataFrame:
         """The frame that means "no data": right index and columns, no rows."""
         index = pd.DatetimeIndex([], tz="UTC", name=OBSERVED_AT)

@@ -57,11 +57,7 @@ class FearGreedProvider(AltDataProvider):
             raise ProviderSchemaError(f"{self.name}: the API reported an error: {error}")
         if not raw["data"]:
             return pd.DataFrame(columns=list(self.columns))
-        rows = pd.DataFrame(raw["data"])
-        for field in ("timestamp", "value"):
-            if field not in rows.columns:
-                raise ProviderSchemaError(f"{self.name}: field {field!r} missing from 'data' rows "
-                                          f"(got: {', '.join(rows.columns)}); see {self.docs_url}")
+        rows = self.rows_frame(raw["data"], ("timestamp", "value"), "'data' rows")
         try:
             seconds = pd.to_numeric(rows["timestamp"], errors="raise")
         except (TypeError, ValueError) as err:

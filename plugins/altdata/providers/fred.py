@@ -191,11 +191,7 @@ class FredProvider(AltDataProvider):
                                       f"(got: {got or 'none'}); see {self.docs_url}")
         if not observations:
             return pd.DataFrame(columns=list(self.columns))
-        rows = pd.DataFrame(observations)
-        for field in ("date", "value"):
-            if field not in rows.columns:
-                raise ProviderSchemaError(f"{self.name}: field {field!r} missing from 'observations' rows "
-                                          f"(got: {', '.join(map(str, rows.columns))}); see {self.docs_url}")
+        rows = self.rows_frame(observations, ("date", "value"), "'observations' rows")
         try:
             index = pd.DatetimeIndex(pd.to_datetime(rows["date"], format="%Y-%m-%d", utc=True))
         except (TypeError, ValueError) as err:

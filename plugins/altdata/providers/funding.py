@@ -76,11 +76,7 @@ class FundingRateProvider(AltDataProvider):
             raise ProviderSchemaError(f"{self.name}: expected a JSON list of funding events")
         if not raw:
             return pd.DataFrame(columns=list(self.columns))
-        rows = pd.DataFrame(raw)
-        for field in ("fundingTime", "fundingRate"):
-            if field not in rows.columns:
-                raise ProviderSchemaError(f"{self.name}: field {field!r} missing from funding "
-                                          f"events (got: {', '.join(rows.columns)}); see {self.docs_url}")
+        rows = self.rows_frame(raw, ("fundingTime", "fundingRate"), "funding events")
         try:
             times = pd.to_datetime(pd.to_numeric(rows["fundingTime"]), unit="ms", utc=True)
         except (TypeError, ValueError) as err:

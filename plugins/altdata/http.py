@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,28 @@ from plugins.altdata.errors import (
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "freqtrade-ai-suite/0.1 (+https://github.com/freqtrade/freqtrade)"
+_KEY_IN_URL = re.compile(r"api_key=[^&\s'\"]+")
+
+
+def mask_api_key(text: str, key: str = "") -> str:
+    """``text`` with ``api_key=...`` query values and the literal ``key`` replaced by ``***``."""
+    text = _KEY_IN_URL.sub("api_key=***", text)
+    return text.replace(key, "***") if key else text
+
+
+def _mask_record(record: logging.LogRecord) -> bool:
+    """Log filter for urllib3, whose retry and debug lines show the URL with the key."""
+    if "api_key=" in (message := record.getMessage()):
+        record.msg, record.args = mask_api_key(message), ()
+    return True
+
+
+def install_key_masking() -> None:
+    """Mask ``api_key=`` in urllib3's log lines (idempotent). Providers whose API takes the
+    key in the query string call this once."""
+    for logger_name in ("urllib3.connectionpool", "urllib3.util.retry"):
+        if _mask_record not in logging.getLogger(logger_name).filters:
+            logging.getLogger(logger_name).addFilter(_mask_record)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -59,7 +58,7 @@ from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
-from plugins.altdata.http import HttpClient, HttpSettings
+from plugins.altdata.http import HttpClient, HttpSettings, install_key_masking, mask_api_key
 
 logger = logging.getLogger(__name__)
 
@@ -90,19 +89,6 @@ SCHEDULES: dict[str, Schedule] = {
     "FEDFUNDS": Schedule("percent", "next_month", "16:15", MONTHLY),
     "CPIAUCSL": Schedule("index, 1982-84=100", "cpi_calendar", "08:30", MONTHLY),
 }
-_KEY_IN_URL = re.compile(r"api_key=[^&\s'\"]+")
-
-
-def _mask(text: str, key: str = "") -> str:
-    text = _KEY_IN_URL.sub("api_key=***", text)
-    return text.replace(key, "***") if key else text
-
-
-def _mask_record(record: logging.LogRecord) -> bool:
-    """Log filter for urllib3, whose retry and debug lines show the URL with the key."""
-    if "api_key=" in (message := record.getMessage()):
-        record.msg, record.args = _mask(message), ()
-    return True
 
 
 def _release_days(rule: str, days: np.ndarray) -> np.ndarray:
@@ -161,9 +147,7 @@ class FredProvider(AltDataProvider):
         self.cpi_calendar = cpi_calendar
         self._cpi_release: dict[str, np.datetime64] | None = None  # loaded on first use
         self.client = HttpClient(self.name, base_url, http)
-        for logger_name in ("urllib3.connectionpool", "urllib3.util.retry"):
-            if _mask_record not in logging.getLogger(logger_name).filters:
-                logging.getLogger(logger_name).addFilter(_mask_record)
+        install_key_masking()
 
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
         """Observations dated ``start.date() .. end.date()``, as decoded JSON."""
@@ -176,7 +160,7 @@ class FredProvider(AltDataProvider):
         try:
             return self.client.get_json(PATH, params=params)
         except AltDataError as err:  # raised anew below, outside this block: no chain holding the key
-            message = _mask(str(err), key)
+            message = mask_api_key(str(err), key)
             rejected = "HTTP 400" in message and "api_key" in message
             failure = (ProviderConfigError(f"{self.name}: FRED rejected the key in {KEY_ENV}: {message}")
                        if rejected else type(err)(message))

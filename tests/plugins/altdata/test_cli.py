@@ -60,7 +60,7 @@ def test_download_when_provider_down_then_exit_1_with_reason_and_no_traceback(tm
 
 def test_unknown_provider_then_exit_1_listing_known_ones(tmp_path):
     result = run_cli(tmp_path, {"altdata": {"cache_dir": str(tmp_path)}}, "download",
-                     "--providers", "glassnode")
+                     "--providers", "santiment")
 
     assert result.returncode == 1
-    assert "glassnode" in result.stderr and "coinmetrics" in result.stderr
+    assert "santiment" in result.stderr and "coinmetrics" in result.stderr

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class TradingState(IntEnum):
@@ -23,7 +23,7 @@ class TradingState(IntEnum):
     HALTED = 2
 
 
-class BreakerReason(str, Enum):
+class BreakerReason(StrEnum):
     """Why a breaker denies entries (the text shown in locks, logs and the journal)."""
 
     DAILY_LOSS = "daily_loss"

@@ -60,7 +60,7 @@ class FreqaiAltData(FreqaiBaseline):
             SuiteConfigError: invalid ``ai_suite`` (stops the bot with the field named).
         """
         suite = load_suite_config(self.config)
-        self.altdata = AltDataFeatures(suite.altdata)
+        self.altdata = AltDataFeatures(suite.altdata, risk=suite.risk)
         if self.dp.runmode.value in ("dry_run", "live"):
             self.altdata_drift = DriftMonitor()
             self.altdata_refresher = LiveRefresher(self.altdata, drift=self.altdata_drift)

@@ -39,8 +39,7 @@ class AltDataConfig(BaseModel):
         feature_providers: providers whose series become strategy/FreqAI features; the rest
             are refreshed and cached only. Funding is left out by default: the shipped 8 h
             history starts 2024-01-01, too late to train the demo's first window.
-        calendar: add FOMC/CPI calendar features.
-        blackout_before_min / blackout_after_min: the calendar's news blackout window.
+        calendar: add FOMC/CPI calendar features (the blackout window is ``ai_suite.risk``'s).
         replay_shift_days: shift every series (and the calendar) this many days later. Only
             for dry-runs on the replay exchange in replay mode, which shifts candles by whole
             days (it logs the number); 0 everywhere else.
@@ -56,8 +55,6 @@ class AltDataConfig(BaseModel):
     feature_providers: tuple[str, ...] = ("coinmetrics", "stablecoins", "fear_greed",
                                           "fred_dgs10", "fred_t10y2y", "fred_vixcls", "dxy")
     calendar: bool = True
-    blackout_before_min: float = Field(default=30, ge=0)
-    blackout_after_min: float = Field(default=60, ge=0)
     replay_shift_days: int = 0
 
     def settings(self, name: str) -> ProviderSettings:

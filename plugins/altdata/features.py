@@ -22,6 +22,7 @@ from plugins.altdata.contract import AVAILABLE_AT, AltDataProvider
 from plugins.altdata.feature_sets import derive_features
 from plugins.altdata.merge import merge_point_in_time
 from plugins.altdata.registry import build_providers
+from plugins.risk.config import RiskConfig
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,14 @@ class AltDataFeatures:
         providers: the providers (default: ``build_providers(config)``).
         calendar: the event calendar (default: read from ``<cache_dir>/calendar`` when
             ``config.calendar``).
+        risk: supplies the news blackout window (``blackout_before_min`` /
+            ``blackout_after_min``) of ``calendar_blackout``; default ``RiskConfig()``.
     """
 
     def __init__(self, config: AltDataConfig, providers: list[AltDataProvider] | None = None,
-                 calendar: EventCalendar | None = None) -> None:
+                 calendar: EventCalendar | None = None, risk: RiskConfig | None = None) -> None:
         self.config = config
+        self.risk = risk or RiskConfig()
         self.cache = AltDataCache(config.cache_dir)
         self.providers = {p.name: p for p in (providers or build_providers(config))}
         self.shift = pd.Timedelta(days=config.replay_shift_days)
@@ -142,7 +146,7 @@ class AltDataFeatures:
             out[f"{prefix}calendar_hours_since_{kind.lower()}"] = since.clip(
                 upper=CALENDAR_CLIP_HOURS)
         out[BLACKOUT] = self.calendar.in_blackout(
-            close, self.config.blackout_before_min, self.config.blackout_after_min).astype("int8")
+            close, self.risk.blackout_before_min, self.risk.blackout_after_min).astype("int8")
         return out
 
 

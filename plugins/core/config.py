@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
+from plugins.risk.config import RiskConfig
 
 
 class SuiteConfigError(SuiteError):
@@ -26,6 +27,7 @@ class SuiteConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     altdata: AltDataConfig = Field(default_factory=AltDataConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

@@ -75,7 +75,8 @@ def drawdown_kill_switch(s: AccountSnapshot, cfg: RiskConfig) -> BreakerTrip | N
 
 def losing_streak(s: AccountSnapshot, cfg: RiskConfig) -> BreakerTrip | None:
     """The last ``max_consecutive_losses`` closed trades all lost -> REDUCING until the last
-    loss's close + ``losing_streak_pause_min`` (no trip once that has passed)."""
+    loss's close + ``losing_streak_pause_min`` (no trip once that has passed). A streak is
+    only broken by a win: a loss right after a pause extends the streak and pauses again."""
     streak = 0
     for trade in reversed(s.closed_trades):
         if trade.profit_abs >= 0:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import REPO_ROOT, offline_overlay, write_json
 
@@ -33,3 +39,24 @@ def run_freqtrade(args: list[str], log: Path, timeout: float) -> subprocess.Comp
     with log.open("w") as out:
         return subprocess.run([*FREQTRADE, *args], cwd=REPO_ROOT, stdout=out,
                               stderr=subprocess.STDOUT, timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, proc: subprocess.Popen,
+             log) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"process exited ({proc.returncode}) while waiting for {what}:\n"
+                        f"{log.read_text()[-3000:]}")
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout_s}s waiting for {what}:\n{log.read_text()[-3000:]}")

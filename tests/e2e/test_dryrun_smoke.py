@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,34 +15,13 @@ from freqtrade_client import FtRestClient
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.registry import build_providers
 from tests.conftest import REPO_ROOT
-from tests.e2e.helpers import FREQTRADE, e2e_configs
+from tests.e2e.helpers import FREQTRADE, e2e_configs, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
 REPLAY_START = "2024-03-20T00:00"
 API_USER = "suite-e2e"
 API_PASSWORD = "e2e-password-not-a-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, proc: subprocess.Popen,
-             log) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail if ``proc`` dies or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"process exited ({proc.returncode}) while waiting for {what}:\n"
-                        f"{log.read_text()[-3000:]}")
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what}:\n{log.read_text()[-3000:]}")
 
 
 def altdata_for_replay(cache_dir, replay_start: str) -> dict:

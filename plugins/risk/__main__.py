@@ -1,0 +1,154 @@
+"""CLI: read the risk layer's decision journal.
+
+    python -m plugins.risk journal --file PATH [--since ISO] [--until ISO] [--pair P]
+                                   [--reason R] [--kind K] [--limit N]
+        One aligned line per decision, oldest first (``--limit N``: the newest N).
+    python -m plugins.risk summary --file PATH [--kind K]
+        Decision counts by kind / decision / reason, largest first.
+    python -m plugins.risk reset-killswitch --db-url URL [--journal PATH] [--yes]
+        Lift the drawdown kill switch (asks to type RESET unless --yes).
+
+Times without a UTC offset are read as UTC. Exit status 0 on success; 1 with a message when the
+journal is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow
+
+
+def _utc(text: str) -> datetime:
+    """argparse type: an ISO-8601 time; one without an offset is UTC."""
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from err
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number >= 1: {text!r}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plugins.risk")
+    sub = parser.add_subparsers(dest="command", required=True)
+    journal = sub.add_parser("journal", help="list decisions, oldest first")
+    journal.add_argument("--file", type=Path, required=True, help="the journal's SQLite file")
+    journal.add_argument("--since", type=_utc, default=None, help="from this time (inclusive)")
+    journal.add_argument("--until", type=_utc, default=None, help="up to this time (exclusive)")
+    journal.add_argument("--pair", default=None)
+    journal.add_argument("--reason", default=None, help="e.g. daily_loss")
+    journal.add_argument("--kind", choices=sorted(KINDS), default=None)
+    journal.add_argument("--limit", type=_count, default=None, help="only the newest N decisions")
+    journal.set_defaults(handler=_journal)
+    summary = sub.add_parser("summary", help="decision counts by kind / decision / reason")
+    summary.add_argument("--file", type=Path, required=True, help="the journal's SQLite file")
+    summary.add_argument("--kind", choices=sorted(KINDS), default=None)
+    summary.set_defaults(handler=_summary)
+    reset = sub.add_parser("reset-killswitch", help="lift the drawdown kill switch (a human act)")
+    reset.add_argument("--db-url", required=True, help="the bot's db_url, e.g. "
+                       "sqlite:///tradesv3.dryrun.sqlite")
+    reset.add_argument("--journal", type=Path, default=None,
+                       help="the bot's journal (default: <db name>.journal.sqlite beside the db)")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(handler=_reset)
+    return parser
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from plugins.risk.journal import journal_path
+    from plugins.risk.reset import reset_kill_switch
+
+    journal = args.journal or journal_path({"runmode": "dry_run", "db_url": args.db_url,
+                                            "user_data_dir": "user_data"})
+    if not args.yes:
+        answer = input(f"Lift the kill switch of {args.db_url}? New entries resume. Type RESET: ")
+        if answer.strip() != "RESET":
+            print("Not reset.")
+            return 1
+    lifted = reset_kill_switch(args.db_url, journal, datetime.now(UTC),
+                               by=os.environ.get("USER", "cli"))
+    print(f"Kill switch reset: {lifted} lock(s) lifted; equity peak re-based (journal {journal}).")
+    return 0
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]], right: frozenset[int]) -> str:
+    """Columns padded to their widest cell; ``right`` holds the right-aligned column indexes."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                  for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in (header, *rows))
+
+
+def _cells(row: JournalRow) -> tuple[str, ...]:
+    stake = "-" if row.stake is None else f"{row.stake:.2f}"
+    return (row.ts.isoformat(timespec="seconds"), row.kind, row.decision, row.reason,
+            row.pair or "-", stake, row.detail)
+
+
+def _open(path: Path) -> DecisionJournal:
+    """The journal at ``path``; never creates one (a typo must not look like an empty journal).
+
+    Raises:
+        JournalError: ``path`` does not exist, or is not a journal of this schema version.
+    """
+    if not path.is_file():
+        raise JournalError(f"No decision journal at {path}. It is written by strategies using "
+                           "RiskGuardMixin: next to the trades database in dry-run/live "
+                           "(<db name>.journal.sqlite), under user_data/backtest_results/ "
+                           "otherwise.")
+    return DecisionJournal(path)
+
+
+def _journal(args: argparse.Namespace) -> int:
+    with _open(args.file) as journal:
+        rows = journal.query(since=args.since, until=args.until, pair=args.pair,
+                             reason=args.reason, kind=args.kind, limit=args.limit)
+    if not rows:
+        print("No decisions match.")
+        return 0
+    header = ("ts", "kind", "decision", "reason", "pair", "stake", "detail")
+    print(_table(header, [_cells(r) for r in rows], right=frozenset({5})))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    with _open(args.file) as journal:
+        counts = journal.summary(kind=args.kind)
+    if not counts:
+        print("No decisions recorded.")
+        return 0
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    rows = [(str(n), kind, decision, reason) for (kind, decision, reason), n in ranked]
+    print(_table(("count", "kind", "decision", "reason"), rows, right=frozenset({0})))
+    print(f"{sum(counts.values())} decisions")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except JournalError as err:
+        print(f"risk: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `... journal | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

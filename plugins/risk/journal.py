@@ -1,0 +1,263 @@
+"""The decision journal: every risk decision (signal, gate, breaker, stake, stage, reset) as one
+row of a SQLite file, one file per run mode (``journal_path``), plus a key/value ``state`` table.
+
+Times are stored as fixed-width ISO-8601 UTC text (``2024-03-06T15:30:00.000000+00:00``), so
+text order is time order. Bounded growth: after each write, once the table holds more than
+``max_rows`` rows, the oldest (in insertion order) are deleted down to 90 % of ``max_rows``, so
+trimming runs once per ~10 % of ``max_rows`` writes. SQLite reuses the freed pages: the file stops
+growing at about ``max_rows`` rows (~150 bytes each, ~300 MB at the default 2 M).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from plugins.core.errors import SuiteError
+
+#: Bump when the table layout changes; a file of another version is refused (``JournalError``).
+SCHEMA_VERSION = 1
+KINDS = frozenset({"signal", "gate", "breaker", "stake", "stage", "reset"})
+#: Run modes whose journal lies next to Freqtrade's trades database.
+LIVE_MODES = frozenset({"dry_run", "live"})
+KEEP_FRAC = 0.9
+_COLUMNS = "ts, kind, decision, reason, pair, detail, stake, features_hash"
+_SQLITE_URL = re.compile(r"^sqlite(\+\w+)?:///(?P<path>[^?]+)")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL,
+    decision TEXT NOT NULL, reason TEXT NOT NULL, pair TEXT, detail TEXT NOT NULL DEFAULT '',
+    stake REAL, features_hash TEXT);
+CREATE INDEX IF NOT EXISTS decisions_ts ON decisions(ts);
+CREATE INDEX IF NOT EXISTS decisions_pair ON decisions(pair);
+CREATE INDEX IF NOT EXISTS decisions_reason ON decisions(reason);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+"""
+
+
+class JournalError(SuiteError):
+    """The journal file is unusable: written by another schema version, or not a SQLite
+    database. Raised on opening, before anything is written; the CLI exits 1 with it. Move the
+    file aside (a fresh journal is then created) or use the suite version that wrote it."""
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    """One decision: at ``ts`` (tz-aware; read back as UTC), ``kind`` (one of ``KINDS``) decided
+    ``decision`` (``"pass"``, ``"deny"``, ``"trip"``, ``"clamp"``...) for machine-readable
+    ``reason`` (``"daily_loss"``, ``"rsi_overbought"``...) on ``pair`` (``None``: account-wide).
+    ``detail``: human-readable figures (``"day loss 3.10 % >= 3.00 %"``); ``stake``: in stake
+    currency, after the decision; ``features_hash``: ``features_hash()`` of a signal's inputs."""
+
+    ts: datetime
+    kind: str
+    decision: str
+    reason: str
+    pair: str | None = None
+    detail: str = ""
+    stake: float | None = None
+    features_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ts.tzinfo is None:
+            raise ValueError(f"JournalRow.ts must be tz-aware (UTC), got naive {self.ts}")
+        if self.kind not in KINDS:
+            raise ValueError(f"JournalRow.kind {self.kind!r} is not one of {sorted(KINDS)}")
+
+
+def _iso(ts: datetime) -> str:
+    """Fixed-width ISO-8601 UTC text of the tz-aware ``ts`` (text order = time order)."""
+    if ts.tzinfo is None:
+        raise ValueError(f"naive datetime {ts}: pass a tz-aware (UTC) time")
+    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class DecisionJournal:
+    """SQLite journal of risk decisions. One connection guarded by a lock, so it may be shared
+    between threads (Freqtrade's strategy callbacks run in one, its API server in another); WAL
+    mode lets other processes (the CLI) read while the bot writes.
+
+    Args:
+        path: the SQLite file; it and its parent folders are created when missing.
+        max_rows: most rows kept (see the module docstring for how it is trimmed).
+        clock: time of ``state.updated_at``. Audit metadata only, never a decision input, so
+            the wall clock is the right default even in backtests.
+
+    Raises:
+        JournalError: the file has another schema version or is not a SQLite database.
+    """
+
+    def __init__(self, path: Path, max_rows: int = 2_000_000, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+        self.path = Path(path)
+        self.max_rows = max_rows
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._create()
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise JournalError(f"Decision journal {self.path} is not a usable SQLite file ({err})"
+                               ) from err
+        except JournalError:
+            self._conn.close()
+            raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:  # some errors already rolled back
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _create(self) -> None:
+        """Check the schema version first, so a foreign layout is refused before it is touched."""
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if found is None:
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif found[0] != str(SCHEMA_VERSION):
+                raise JournalError(f"Decision journal {self.path} has schema version {found[0]}; "
+                                   f"this suite reads version {SCHEMA_VERSION}. Move the file "
+                                   "aside (a new one is created) or use the suite that wrote it.")
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+
+    def _trim(self, conn: sqlite3.Connection) -> None:
+        """Delete the oldest rows down to ``KEEP_FRAC`` of ``max_rows`` once above it. The id
+        span is a cheap upper bound of the count (ids only grow); COUNT(*) runs only past it."""
+        low, high = conn.execute("SELECT (SELECT MIN(id) FROM decisions), "
+                                 "(SELECT MAX(id) FROM decisions)").fetchone()  # both O(log n)
+        if high is None or high - low + 1 <= self.max_rows:
+            return
+        if conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] <= self.max_rows:
+            return
+        keep = max(1, int(self.max_rows * KEEP_FRAC))
+        cutoff = conn.execute("SELECT id FROM decisions ORDER BY id DESC LIMIT 1 OFFSET ?",
+                              (keep - 1,)).fetchone()[0]
+        conn.execute("DELETE FROM decisions WHERE id < ?", (cutoff,))
+
+    def record(self, row: JournalRow) -> None:
+        """Append one decision."""
+        self.record_many([row])
+
+    def record_many(self, rows: Iterable[JournalRow]) -> None:
+        """Append decisions in one transaction (all or none)."""
+        params = [(_iso(r.ts), r.kind, r.decision, r.reason, r.pair, r.detail,
+                   None if r.stake is None else float(r.stake), r.features_hash) for r in rows]
+        with self._transaction() as conn:
+            conn.executemany(f"INSERT INTO decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             params)
+            self._trim(conn)
+
+    def query(self, since: datetime | None = None, until: datetime | None = None,
+              pair: str | None = None, reason: str | None = None, kind: str | None = None,
+              limit: int | None = None) -> list[JournalRow]:
+        """Decisions with ``since <= ts < until`` matching every filter given, oldest first.
+
+        ``limit`` keeps the *newest* ``limit`` matches (like ``tail``), still oldest first.
+        """
+        clauses, params = [], []
+        bounds = (None if since is None else _iso(since), None if until is None else _iso(until))
+        for column, op, value in (("ts", ">=", bounds[0]), ("ts", "<", bounds[1]),
+                                  ("pair", "=", pair), ("reason", "=", reason), ("kind", "=", kind)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        if limit is None:
+            sql = f"SELECT {_COLUMNS} FROM decisions {where} ORDER BY ts, id"
+        else:
+            if limit < 0:
+                raise ValueError(f"limit must be >= 0, got {limit}")
+            sql = f"SELECT {_COLUMNS} FROM decisions {where} ORDER BY ts DESC, id DESC LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            records = self._conn.execute(sql, params).fetchall()
+        if limit is not None:
+            records.reverse()
+        return [JournalRow(datetime.fromisoformat(r[0]), *r[1:]) for r in records]
+
+    def summary(self, kind: str | None = None) -> dict[tuple[str, str, str], int]:
+        """Row counts by (kind, decision, reason), largest first; only ``kind`` when given."""
+        where, params = ("WHERE kind = ?", (kind,)) if kind is not None else ("", ())
+        sql = (f"SELECT kind, decision, reason, COUNT(*) AS n FROM decisions {where} "
+               "GROUP BY kind, decision, reason ORDER BY n DESC, kind, decision, reason")
+        with self._lock:
+            return {(k, d, r): n for k, d, r, n in self._conn.execute(sql, params)}
+
+    def get_state(self, key: str) -> str | None:
+        """The stored value of ``key``, or ``None``."""
+        with self._lock:
+            found = self._conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if found is None else found[0]
+
+    def set_state(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (replacing any), stamped with ``clock()``."""
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = excluded.value, updated_at = excluded.updated_at",
+                         (key, value, _iso(self._clock())))
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> DecisionJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def journal_path(config: dict) -> Path:
+    """The journal file of a Freqtrade run: one file per run mode.
+
+    - dry_run / live with a SQLite ``db_url``: ``<db stem>.journal.sqlite`` next to the trades
+      database (``sqlite:///tradesv3.dryrun.sqlite`` -> ``tradesv3.dryrun.journal.sqlite``,
+      relative to the working folder as Freqtrade resolves it).
+    - dry_run / live on another database (postgresql, in-memory): ``<user_data_dir>/journal.<mode>.sqlite``.
+    - other modes (backtest, hyperopt, ...): ``<user_data_dir>/backtest_results/journal.<mode>.sqlite``.
+
+    ``config["runmode"]`` is a ``freqtrade.enums.RunMode`` or its value string.
+    """
+    runmode = config["runmode"]
+    mode = str(getattr(runmode, "value", runmode))
+    user_data = Path(config["user_data_dir"])
+    if mode not in LIVE_MODES:
+        return user_data / "backtest_results" / f"journal.{mode}.sqlite"
+    match = _SQLITE_URL.match(str(config.get("db_url") or ""))
+    if match is None or match["path"] == ":memory:":
+        return user_data / f"journal.{mode}.sqlite"
+    db = Path(match["path"])
+    return db.with_name(f"{db.stem}.journal.sqlite")
+
+
+def features_hash(values: Mapping[str, float]) -> str:
+    """First 16 hex chars of the sha256 of the name-sorted (name, value) pairs, each value
+    rounded to 12 significant digits (so float noise from recomputation does not change it;
+    -0.0 counts as 0.0) and NaN written as ``"nan"``. Independent of the mapping's order."""
+    pairs = [[name, "nan" if math.isnan(v) else f"{float(v) + 0.0:.12g}"]
+             for name, v in sorted(values.items())]
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]

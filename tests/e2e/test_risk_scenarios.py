@@ -1,0 +1,142 @@
+"""Every breaker in a real ``freqtrade backtesting`` run on real candles, table-driven.
+
+The test strategy ``RiskScenario`` enters every second candle and exits the next; each
+scenario sets ``ai_suite.risk`` so that one breaker trips, then checks the result file:
+the breaker's global lock exists with its reason, it ends exactly when it should, and no trade
+opened while it was active.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
+
+from plugins.core.backtest_results import check_latest
+from tests.conftest import REPO_ROOT
+from tests.e2e.helpers import e2e_configs, run_freqtrade
+
+pytestmark = pytest.mark.slow
+
+QUIET = {"max_daily_loss_frac": 0.5, "max_weekly_loss_frac": 0.5, "max_drawdown_frac": 0.5,
+         "max_consecutive_losses": 1000, "cooldown_after_win_min": 0,
+         "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    risk: dict
+    check: Callable[[pd.DataFrame, list[dict]], None]
+
+
+def locks_of(locks: list[dict], reason: str) -> list[dict]:
+    return [lk for lk in locks if lk["reason"].startswith(f"ai_suite:{reason}")]
+
+
+def no_entry_while_locked(trades: pd.DataFrame, locks: list[dict]) -> None:
+    for lock in locks:
+        start = pd.Timestamp(lock["lock_timestamp"], unit="ms", tz="UTC")
+        end = pd.Timestamp(lock["lock_end_timestamp"], unit="ms", tz="UTC")
+        inside = trades[(trades["open_date"] > start) & (trades["open_date"] < end)]
+        assert inside.empty, f"{len(inside)} trades opened during {lock['reason']}"
+
+
+def check_daily(trades, locks):
+    daily = locks_of(locks, "daily_loss")
+    assert daily
+    for lock in daily:
+        end = pd.Timestamp(lock["lock_end_timestamp"], unit="ms", tz="UTC")
+        assert end == end.normalize(), "daily lock must end at 00:00 UTC"
+    no_entry_while_locked(trades, daily)
+    ends = [pd.Timestamp(lk["lock_end_timestamp"], unit="ms", tz="UTC") for lk in daily]
+    resumed = [e for e in ends if ((trades["open_date"] >= e)
+                                   & (trades["open_date"] <= e + pd.Timedelta(hours=2))).any()]
+    assert resumed, "trading resumes with the new UTC day (first entry candle, 01:00)"
+
+
+def check_weekly(trades, locks):
+    weekly = locks_of(locks, "weekly_loss")
+    assert weekly
+    for lock in weekly:
+        end = pd.Timestamp(lock["lock_end_timestamp"], unit="ms", tz="UTC")
+        assert end.weekday() == 0 and end == end.normalize(), "ends Monday 00:00 UTC"
+    no_entry_while_locked(trades, weekly)
+
+
+def check_kill_switch(trades, locks):
+    [kill] = locks_of(locks, "drawdown_kill_switch")
+    start = pd.Timestamp(kill["lock_timestamp"], unit="ms", tz="UTC")
+    assert pd.Timestamp(kill["lock_end_timestamp"], unit="ms", tz="UTC") > start + pd.Timedelta(
+        days=3000)
+    assert (trades["open_date"] <= start).all(), "no trade after the kill switch"
+
+
+def check_streak(trades, locks):
+    streak = locks_of(locks, "losing_streak")
+    assert streak
+    no_entry_while_locked(trades, streak)
+
+
+def check_stake_cap(trades, locks):
+    # equity ~ 10 000 USDT; 5 % of it is ~500, far below the configured 1 000 stake
+    assert trades["stake_amount"].max() <= 0.05 * 10_000 * 1.01
+
+
+def check_cooldown(trades, locks):
+    for _, pair_trades in trades.sort_values("open_date").groupby("pair"):
+        rows = pair_trades.to_dict("records")
+        for before, after in zip(rows, rows[1:], strict=False):
+            pause = 240 if before["profit_abs"] < 0 else 120
+            assert after["open_date"] >= before["close_date"] + pd.Timedelta(minutes=pause)
+
+
+def check_blackout(trades, locks):
+    from plugins.altdata.calendar import EventCalendar
+    from tests.conftest import bundle_dir
+
+    calendar = EventCalendar.from_dir(bundle_dir() / "macro" / "calendar")
+    blocked = calendar.in_blackout(trades["open_date"].reset_index(drop=True), 120, 120)
+    assert not blocked.any()
+
+
+SCENARIOS = [
+    Scenario("daily_loss", {"max_daily_loss_frac": 0.002}, check_daily),
+    Scenario("weekly_loss", {"max_weekly_loss_frac": 0.004}, check_weekly),
+    Scenario("kill_switch", {"max_drawdown_frac": 0.01}, check_kill_switch),
+    Scenario("losing_streak", {"max_consecutive_losses": 3, "losing_streak_pause_min": 180},
+             check_streak),
+    Scenario("max_position_frac", {"max_position_frac": 0.05}, check_stake_cap),
+    Scenario("cooldown", {"cooldown_after_win_min": 120, "cooldown_after_loss_min": 240},
+             check_cooldown),
+    Scenario("news_blackout", {"blackout_before_min": 120, "blackout_after_min": 120},
+             check_blackout),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
+                                  scenario):
+    started = int(time.time())
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, {
+        "strategy": "RiskScenario", "freqai": {"enabled": False},
+        "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
+        "stake_amount": 1000, "max_open_trades": 2,
+        "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
+                     "risk": {**QUIET, **scenario.risk}},
+    })
+
+    result = run_freqtrade(["backtesting", *configs, "--strategy-path",
+                            str(REPO_ROOT / "tests/e2e/strategies"),
+                            "--timerange", "20240301-20240401", "--cache", "none"],
+                           tmp_path / "backtest.log", timeout=600)
+
+    assert result.returncode == 0, (tmp_path / "backtest.log").read_text()[-3000:]
+    results_dir = tmp_path / "user_data" / "backtest_results"
+    check_latest(results_dir, not_before_s=started, min_trades=1)
+    locks = load_backtest_stats(results_dir)["strategy"]["RiskScenario"]["locks"]
+    scenario.check(load_backtest_data(results_dir), locks)

@@ -41,7 +41,9 @@ demo: setup data
 	$(PY) -m adapters.replay_exchange --datadir $(DATADIR) --port $(REPLAY_PORT) -- \
 	  $(FREQTRADE) backtesting -c config/base.json -c config/offline.json -c config/backtest.json \
 	  --cache none; \
-	$(PY) -m plugins.core.backtest_results --since $$since --min-trades 1
+	$(PY) -m plugins.core.backtest_results --since $$since --min-trades 1; \
+	echo "Risk guard: breaker trips and entry-gate decisions of this backtest"; \
+	$(PY) -m plugins.risk summary --file user_data/backtest_results/journal.backtest.sqlite
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

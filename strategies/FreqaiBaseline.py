@@ -22,11 +22,14 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 from technical import qtpylib
 
+from plugins.risk.mixin import RiskGuardMixin
+
 logger = logging.getLogger(__name__)
 
 
-class FreqaiBaseline(IStrategy):
-    """Long-only FreqAI baseline. Columns it adds to the candle DataFrame:
+class FreqaiBaseline(RiskGuardMixin, IStrategy):
+    """Long-only FreqAI baseline, guarded by the risk layer's circuit breakers
+    (``RiskGuardMixin``, settings under ``ai_suite.risk``). Columns it adds:
 
     - ``%-*``: FreqAI features (stationary: ratios, oscillators, returns).
     - ``&-s_close`` (float, fraction): the model's prediction of the mean future return.

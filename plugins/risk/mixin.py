@@ -16,6 +16,7 @@ output can skip it:
   Every check is journaled with its reason.
 - ``custom_stake_amount``: the strategy's stake, capped at ``max_position_frac`` of equity.
 - ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade.
+- ``advise_entry``: counts entry signals per window for the signal-anomaly breaker.
 
 Same code in backtesting and dry-run/live; the decision journal is one SQLite file per run
 mode (``journal.journal_path``); a backtest's journal is started afresh.
@@ -37,6 +38,7 @@ from plugins.core.config import load_suite_config
 from plugins.risk.account import EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
 from plugins.risk.journal import DecisionJournal, JournalRow, journal_path
+from plugins.risk.signals import SignalCounter
 from plugins.risk.state import BreakerReason, RiskDecision, TradingState
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 LOCK_PREFIX = "ai_suite:"
 KILL_SWITCH_LOCK = timedelta(days=3650)
 GUARDED = ("bot_start", "bot_loop_start", "confirm_trade_entry", "custom_stake_amount",
-           "custom_exit")
+           "custom_exit", "advise_entry")
 
 
 def lock_reason(reason: BreakerReason) -> str:
@@ -106,6 +108,15 @@ class RiskGuardMixin:
             return self._risk_cap_stake(pair, current_time, stake)
         return custom_stake_amount
 
+    def _guard_advise_entry(self, original):
+        @wraps(original)
+        def advise_entry(dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+            dataframe = original(dataframe, metadata)
+            if getattr(self, "risk_signals", None) is not None:
+                self.risk_signals.observe(metadata["pair"], dataframe)
+            return dataframe
+        return advise_entry
+
     def _guard_custom_exit(self, original):
         @wraps(original)
         def custom_exit(pair: str, trade: Trade, current_time: datetime, current_rate: float,
@@ -127,6 +138,8 @@ class RiskGuardMixin:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         self.risk_journal = DecisionJournal(path)
         self.risk_anchors = EquityAnchors(self.risk_journal)
+        self.risk_signals = SignalCounter(self.timeframe, self.risk_config.signal_window_candles,
+                                          self.risk_config.signal_history_windows)
         self.risk_calendar = None
         if self.risk_config.blackout_before_min or self.risk_config.blackout_after_min:
             folder = suite.altdata.cache_dir / "calendar"
@@ -140,7 +153,8 @@ class RiskGuardMixin:
         logger.info("Risk guard active; journal %s", path)
 
     def _risk_loop(self, now: datetime) -> None:
-        snapshot = account_snapshot(self, now, self.risk_anchors)
+        snapshot = account_snapshot(self, now, self.risk_anchors,
+                                    entry_signals=self.risk_signals.windows(now))
         decision = evaluate(snapshot, self.risk_config)
         active = {lock.reason.split(":")[1] for lock in PairLocks.get_pair_locks("*", now)
                   if (lock.reason or "").startswith(LOCK_PREFIX)}

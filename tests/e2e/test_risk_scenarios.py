@@ -32,6 +32,7 @@ class Scenario:
     name: str
     risk: dict
     check: Callable[[pd.DataFrame, list[dict]], None]
+    strategy: str = "RiskScenario"
 
 
 def locks_of(locks: list[dict], reason: str) -> list[dict]:
@@ -104,6 +105,15 @@ def check_blackout(trades, locks):
     assert not blocked.any()
 
 
+def check_anomaly(trades, locks):
+    anomalies = locks_of(locks, "signal_anomaly")
+    assert anomalies
+    starts = {pd.Timestamp(lk["lock_timestamp"], unit="ms", tz="UTC").strftime("%Y-%m-%d")
+              for lk in anomalies}
+    assert starts <= {"2024-03-15", "2024-03-16"}, "only the burst (and its window) trips"
+    no_entry_while_locked(trades, anomalies)
+
+
 SCENARIOS = [
     Scenario("daily_loss", {"max_daily_loss_frac": 0.002}, check_daily),
     Scenario("weekly_loss", {"max_weekly_loss_frac": 0.004}, check_weekly),
@@ -115,6 +125,8 @@ SCENARIOS = [
              check_cooldown),
     Scenario("news_blackout", {"blackout_before_min": 120, "blackout_after_min": 120},
              check_blackout),
+    Scenario("signal_anomaly", {"signal_anomaly_factor": 5, "signal_window_candles": 12,
+                                "anomaly_pause_min": 360}, check_anomaly, "RiskScenarioBurst"),
 ]
 
 
@@ -123,7 +135,7 @@ def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altda
                                   scenario):
     started = int(time.time())
     configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, {
-        "strategy": "RiskScenario", "freqai": {"enabled": False},
+        "strategy": scenario.strategy, "freqai": {"enabled": False},
         "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
         "stake_amount": 1000, "max_open_trades": 2,
         "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
@@ -138,5 +150,5 @@ def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altda
     assert result.returncode == 0, (tmp_path / "backtest.log").read_text()[-3000:]
     results_dir = tmp_path / "user_data" / "backtest_results"
     check_latest(results_dir, not_before_s=started, min_trades=1)
-    locks = load_backtest_stats(results_dir)["strategy"]["RiskScenario"]["locks"]
+    locks = load_backtest_stats(results_dir)["strategy"][scenario.strategy]["locks"]
     scenario.check(load_backtest_data(results_dir), locks)

@@ -35,3 +35,13 @@ class RiskScenario(RiskGuardMixin, IStrategy):
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe.loc[dataframe["date"].dt.hour % ENTRY_EVERY_H == 1, "exit_long"] = 1
         return dataframe
+
+
+class RiskScenarioBurst(RiskScenario):
+    """One entry signal a day, except on 2024-03-15, when every candle signals (a model gone
+    wild): the signal-anomaly breaker's scenario."""
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        burst = dataframe["date"].dt.strftime("%Y-%m-%d") == "2024-03-15"
+        dataframe.loc[(dataframe["date"].dt.hour == 6) | burst, "enter_long"] = 1
+        return dataframe

@@ -16,7 +16,8 @@ output can skip it:
   Every check is journaled with its reason.
 - ``custom_stake_amount``: the strategy's stake, capped at ``max_position_frac`` of equity.
 - ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade.
-- ``advise_entry``: counts entry signals per window for the signal-anomaly breaker.
+- ``advise_entry`` / ``advise_exit``: journal every entry and exit signal (with a hash of
+  the candle's values) and count entry signals per window for the signal-anomaly breaker.
 
 Same code in backtesting and dry-run/live; the decision journal is one SQLite file per run
 mode (``journal.journal_path``); a backtest's journal is started afresh.
@@ -37,7 +38,7 @@ from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import load_suite_config
 from plugins.risk.account import EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
-from plugins.risk.journal import DecisionJournal, JournalRow, journal_path
+from plugins.risk.journal import DecisionJournal, JournalRow, features_hash, journal_path
 from plugins.risk.signals import SignalCounter
 from plugins.risk.state import BreakerReason, RiskDecision, TradingState
 
@@ -46,7 +47,8 @@ logger = logging.getLogger(__name__)
 LOCK_PREFIX = "ai_suite:"
 KILL_SWITCH_LOCK = timedelta(days=3650)
 GUARDED = ("bot_start", "bot_loop_start", "confirm_trade_entry", "custom_stake_amount",
-           "custom_exit", "advise_entry")
+           "custom_exit", "advise_entry", "advise_exit")
+SIGNALS = {"enter_long": "enter", "exit_long": "exit"}
 
 
 def lock_reason(reason: BreakerReason) -> str:
@@ -114,8 +116,18 @@ class RiskGuardMixin:
             dataframe = original(dataframe, metadata)
             if getattr(self, "risk_signals", None) is not None:
                 self.risk_signals.observe(metadata["pair"], dataframe)
+                self._risk_journal_signals(metadata["pair"], dataframe, "enter_long")
             return dataframe
         return advise_entry
+
+    def _guard_advise_exit(self, original):
+        @wraps(original)
+        def advise_exit(dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+            dataframe = original(dataframe, metadata)
+            if getattr(self, "risk_journal", None) is not None:
+                self._risk_journal_signals(metadata["pair"], dataframe, "exit_long")
+            return dataframe
+        return advise_exit
 
     def _guard_custom_exit(self, original):
         @wraps(original)
@@ -138,6 +150,7 @@ class RiskGuardMixin:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         self.risk_journal = DecisionJournal(path)
         self.risk_anchors = EquityAnchors(self.risk_journal)
+        self._risk_last_signal: dict[tuple[str, str], pd.Timestamp] = {}
         self.risk_signals = SignalCounter(self.timeframe, self.risk_config.signal_window_candles,
                                           self.risk_config.signal_history_windows)
         self.risk_calendar = None
@@ -151,6 +164,29 @@ class RiskGuardMixin:
                     "`python -m plugins.altdata import-shared`, or set ai_suite.risk."
                     "blackout_before_min and blackout_after_min to 0 to disable it.") from err
         logger.info("Risk guard active; journal %s", path)
+
+    def _risk_journal_signals(self, pair: str, frame: pd.DataFrame, column: str) -> None:
+        """Journal the ``column`` signals of candles not journaled yet for ``pair`` (all of
+        them in a backtest, the new candle live), each with a hash of the candle's values."""
+        if column not in frame.columns:
+            return
+        key = (pair, column)
+        last = self._risk_last_signal.get(key)
+        rows = frame[frame[column] == 1]
+        if last is not None:
+            rows = rows[rows["date"] > last]
+        if rows.empty:
+            return
+        numeric = rows.select_dtypes("number")
+        tag_column = "enter_tag" if column == "enter_long" else "exit_tag"
+        tags = rows[tag_column] if tag_column in rows.columns else pd.Series(None, index=rows.index)
+        self.risk_journal.record_many([
+            JournalRow(ts=date.to_pydatetime(), kind="signal", decision=SIGNALS[column],
+                       reason=str(tag) if isinstance(tag, str) and tag else column, pair=pair,
+                       features_hash=features_hash(values.to_dict()))
+            for date, tag, (_, values) in zip(rows["date"], tags, numeric.iterrows(),
+                                               strict=True)])
+        self._risk_last_signal[key] = rows["date"].iloc[-1]
 
     def _risk_loop(self, now: datetime) -> None:
         snapshot = account_snapshot(self, now, self.risk_anchors,

@@ -31,6 +31,7 @@ class SignalCounter:
         self.window = self.candle * window_candles
         self.history_windows = history_windows
         self._closes: dict[str, np.ndarray] = {}
+        self._first: dict[str, np.datetime64] = {}
         self._lock = threading.Lock()
 
     def observe(self, pair: str, frame: pd.DataFrame, column: str = "enter_long") -> None:
@@ -39,17 +40,28 @@ class SignalCounter:
             return
         signalled = frame.loc[frame[column] == 1, "date"] + self.candle
         closes = signalled.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
+        first = frame["date"].iloc[0] if len(frame) else None
         with self._lock:
             self._closes[pair] = np.sort(closes)
+            if first is not None:
+                self._first[pair] = np.datetime64(
+                    pd.Timestamp(first).tz_convert("UTC").tz_localize(None), "ns")
 
     def windows(self, now: datetime) -> tuple[int, ...]:
         """Signal counts of the last ``history_windows`` windows and the current one (which
-        ends at ``now``), oldest first."""
+        ends at ``now``), oldest first. Windows that start before every pair's frame begins
+        are left out (their zeros would be missing data, not calm), so early in a backtest or
+        right after a bot start the tuple is shorter."""
         end = np.datetime64(pd.Timestamp(now).tz_convert("UTC").tz_localize(None), "ns")
         step = np.timedelta64(self.window.value, "ns")
         edges = end - step * np.arange(self.history_windows + 1, -1, -1)
         with self._lock:
             closes = list(self._closes.values())
+            start = max(self._first.values()) if self._first else None
+        if start is not None:
+            edges = edges[edges >= start]
+        if len(edges) < 2:
+            return ()
         counts = np.zeros(len(edges) - 1, dtype=int)
         for pair_closes in closes:
             counts += np.histogram(pair_closes, bins=edges)[0]

@@ -17,6 +17,7 @@ import pytest
 from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
 
 from plugins.core.backtest_results import check_latest
+from plugins.risk.journal import DecisionJournal
 from tests.conftest import REPO_ROOT
 from tests.e2e.helpers import e2e_configs, run_freqtrade
 
@@ -152,3 +153,8 @@ def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altda
     check_latest(results_dir, not_before_s=started, min_trades=1)
     locks = load_backtest_stats(results_dir)["strategy"][scenario.strategy]["locks"]
     scenario.check(load_backtest_data(results_dir), locks)
+    with DecisionJournal(results_dir / "journal.backtest.sqlite") as journal:
+        signals = journal.query(kind="signal")
+        trips = {r.reason for r in journal.query(kind="breaker")}
+    assert signals and all(r.features_hash for r in signals), "every signal is journaled"
+    assert {lk["reason"].split(":")[1] for lk in locks} <= trips, "every lock is journaled"

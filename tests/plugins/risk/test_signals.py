@@ -26,10 +26,19 @@ def test_windows_when_signals_steady_then_equal_counts_per_window():
 
 def test_windows_count_a_signal_only_from_its_candle_close():
     counter = SignalCounter("1h", window_candles=1, history_windows=2)
-    counter.observe("BTC/USDT", frame(signal_every=1000, hours=3))  # one signal, candle 00:00
+    candles = frame(signal_every=1000, hours=6)
+    candles["enter_long"] = (candles.index == 3).astype(int)  # candle 03:00, closes 04:00
+    counter.observe("BTC/USDT", candles)
 
-    assert counter.windows(pd.Timestamp("2024-01-01 00:30", tz="UTC"))[-1] == 0
-    assert counter.windows(pd.Timestamp("2024-01-01 01:00", tz="UTC"))[-1] == 1
+    assert counter.windows(pd.Timestamp("2024-01-01 03:30", tz="UTC"))[-1] == 0
+    assert counter.windows(pd.Timestamp("2024-01-01 04:00", tz="UTC"))[-1] == 1
+
+
+def test_windows_leave_out_windows_before_the_data_starts():
+    counter = SignalCounter("1h", window_candles=24, history_windows=30)
+    counter.observe("BTC/USDT", frame(signal_every=12))
+
+    assert len(counter.windows(pd.Timestamp("2024-01-04 00:00", tz="UTC"))) == 3
 
 
 def test_windows_sum_over_pairs_and_latest_frame_replaces_older():

@@ -22,7 +22,7 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 from technical import qtpylib
 
-from plugins.risk.mixin import RiskGuardMixin
+from plugins.risk import RiskGuardMixin
 
 logger = logging.getLogger(__name__)
 

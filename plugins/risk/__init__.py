@@ -1,7 +1,21 @@
-"""Circuit breakers, entry gates and deployment stages (the risk layer).
+"""Circuit breakers and the decision journal (the risk layer).
 
-This package starts with its core: typed settings (``config``), the trading state and the
-typed reasons for every denial (``state``), the account snapshot the rules read
-(``snapshot``) and the breaker rules themselves as pure functions (``breakers``). The
-Freqtrade strategy mixin that enforces them through locks and callbacks builds on these.
+``from plugins.risk import RiskGuardMixin`` and use it first in a strategy's bases:
+``class MyStrategy(RiskGuardMixin, IStrategy)``. Modules: ``config`` (``ai_suite.risk``),
+``state`` (ACTIVE / REDUCING / HALTED and typed reasons), ``snapshot`` / ``account`` (the
+account the rules read), ``breakers`` (the rules, pure functions), ``signals`` (entry-signal
+windows), ``mixin`` (enforcement through Freqtrade's locks and callbacks), ``journal``
+(SQLite decision journal), ``reset`` (the human kill-switch reset), ``__main__`` (CLI).
 """
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `plugins.risk.config` can be imported by `plugins.core.config` without
+    # pulling in the mixin (which imports `plugins.core.config` itself).
+    if name == "RiskGuardMixin":
+        from plugins.risk.mixin import RiskGuardMixin
+
+        return RiskGuardMixin
+    raise AttributeError(f"module 'plugins.risk' has no attribute {name!r}")

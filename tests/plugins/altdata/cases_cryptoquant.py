@@ -8,13 +8,12 @@ real Coin Metrics series in the bundle (``onchain/coinmetrics_btc.csv.gz``): ``n
 from __future__ import annotations
 
 import copy
-import json
 
 import pandas as pd
 
 from plugins.altdata.providers.cryptoquant import PATH, CryptoQuantProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 DUMMY_KEY = "cq-0123456789abcdef0123456789abcdef"
 START, END = "2024-03-01", "2024-04-29"
@@ -41,10 +40,8 @@ def _rename(payload: dict) -> dict:
 
 
 def _shuffle(payload: dict) -> dict:
-    out = copy.deepcopy(payload)
-    data = out["result"]["data"]
-    out["result"]["data"] = data[::-1] + data[:1]
-    return out
+    return {**payload, "result": {**payload["result"],
+                                  "data": reversed_with_duplicate(payload["result"]["data"])}}
 
 
 CASE = ProviderCase(
@@ -54,7 +51,6 @@ CASE = ProviderCase(
     good_payload=coinmetrics_payload(),  # 60 days
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start=START,
     end=END,
 )

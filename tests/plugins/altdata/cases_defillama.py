@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import pandas as pd
 
 from plugins.altdata.providers.defillama import PATH, DefiLlamaStablecoinProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 START, END = "2024-03-01", "2024-04-29"
 
@@ -28,7 +27,7 @@ def _rename(payload: list) -> list:
 
 
 def _shuffle(payload: list) -> list:
-    return copy.deepcopy(payload[::-1] + payload[:1])
+    return reversed_with_duplicate(payload)
 
 
 CASE = ProviderCase(
@@ -38,7 +37,6 @@ CASE = ProviderCase(
     good_payload=_payload(),
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start=START,
     end=END,
 )

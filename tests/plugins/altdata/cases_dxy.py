@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import pandas as pd
 
@@ -47,7 +46,6 @@ CASE = ProviderCase(
     good_payload=_payload(),
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start="2024-01-01",
     end="2024-03-31",
 )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from plugins.altdata.providers.fear_greed import FearGreedProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 
 def _payload() -> dict:
@@ -23,9 +22,7 @@ def _rename(payload: dict) -> dict:
 
 
 def _shuffle(payload: dict) -> dict:
-    out = copy.deepcopy(payload)
-    out["data"] = out["data"][::-1] + out["data"][:1]
-    return out
+    return {**payload, "data": reversed_with_duplicate(payload["data"])}
 
 
 CASE = ProviderCase(
@@ -35,7 +32,6 @@ CASE = ProviderCase(
     good_payload=_payload(),
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start="2025-12-01",
     end="2026-03-01",
 )

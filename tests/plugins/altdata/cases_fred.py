@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from plugins.altdata.providers.fred import FredProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 DUMMY_KEY = "0123456789abcdef0123456789abcdef"
 
@@ -27,9 +26,7 @@ def _rename(payload: dict) -> dict:
 
 
 def _shuffle(payload: dict) -> dict:
-    out = copy.deepcopy(payload)
-    out["observations"] = out["observations"][::-1] + out["observations"][:1]
-    return out
+    return {**payload, "observations": reversed_with_duplicate(payload["observations"])}
 
 
 CASE = ProviderCase(
@@ -39,7 +36,6 @@ CASE = ProviderCase(
     good_payload=_payload(),
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start="2024-01-01",
     end="2024-03-31",
 )

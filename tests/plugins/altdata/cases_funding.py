@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-import json
-
 from plugins.altdata.providers.funding import FundingRateProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 
 def _payload() -> list:
@@ -20,8 +17,7 @@ def _rename(payload: list) -> list:
 
 
 def _shuffle(payload: list) -> list:
-    out = copy.deepcopy(payload)
-    return out[::-1] + out[:1]
+    return reversed_with_duplicate(payload)
 
 
 CASE = ProviderCase(
@@ -31,7 +27,6 @@ CASE = ProviderCase(
     good_payload=_payload(),
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start="2024-03-01",
     end="2024-03-31",
 )

@@ -10,13 +10,12 @@ SOPR's values.
 from __future__ import annotations
 
 import copy
-import json
 
 import pandas as pd
 
 from plugins.altdata.providers.glassnode import PATH_PREFIX, GlassnodeProvider
 from tests.conftest import bundle_dir
-from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase
+from tests.plugins.altdata.provider_cases import FAST_HTTP, ProviderCase, reversed_with_duplicate
 
 DUMMY_KEY = "gn-0123456789abcdef0123456789abcdef"
 START, END = "2024-03-01", "2024-04-29"
@@ -46,7 +45,7 @@ def _rename(payload: list) -> list:
 
 
 def _shuffle(payload: list) -> list:
-    return copy.deepcopy(payload[::-1] + payload[:1])
+    return reversed_with_duplicate(payload)
 
 
 CASE = ProviderCase(
@@ -57,7 +56,6 @@ CASE = ProviderCase(
     good_payload=coinmetrics_points("netflow"),  # 60 days
     rename_field=_rename,
     duplicate_and_shuffle=_shuffle,
-    as_body=lambda p: (json.dumps(p), "application/json"),
     start=START,
     end=END,
 )

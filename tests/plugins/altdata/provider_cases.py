@@ -7,7 +7,9 @@ fault test without touching the harness.
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,17 @@ FAST_HTTP = HttpSettings(connect_timeout_s=1.0, read_timeout_s=0.5, retries=2, b
                          max_retry_after_s=2.0)
 
 
+def json_body(payload: Any) -> tuple[str, str]:
+    """The payload as a JSON HTTP body."""
+    return json.dumps(payload), "application/json"
+
+
+def reversed_with_duplicate(rows: list) -> list:
+    """A deep copy of ``rows`` in reverse order, with the first row repeated at the end."""
+    out = copy.deepcopy(rows)
+    return out[::-1] + out[:1]
+
+
 @dataclass(frozen=True)
 class ProviderCase:
     """How to test one provider against a local server speaking its API.
@@ -32,8 +45,8 @@ class ProviderCase:
         good_payload: a real, small payload in the API's wire format (from the shipped data).
         rename_field: payload -> the same payload with one required field renamed.
         duplicate_and_shuffle: payload -> the same rows, one duplicated, order scrambled.
-        as_body: payload -> (HTTP body text, content type).
         start / end: the range to ``fetch``.
+        as_body: payload -> (HTTP body text, content type); JSON by default.
     """
 
     name: str
@@ -42,9 +55,9 @@ class ProviderCase:
     good_payload: Any
     rename_field: Callable[[Any], Any]
     duplicate_and_shuffle: Callable[[Any], Any]
-    as_body: Callable[[Any], tuple[str, str]]
     start: str
     end: str
+    as_body: Callable[[Any], tuple[str, str]] = json_body
 
 
 def all_cases() -> list[ProviderCase]:

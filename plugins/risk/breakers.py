@@ -43,24 +43,25 @@ def loss_frac(equity: float, reference: float) -> float:
     return 1.0 - equity / reference
 
 
+def _period_loss(s: AccountSnapshot, reference: float, limit: float, reason: BreakerReason,
+                 label: str, until: datetime) -> BreakerTrip | None:
+    loss = loss_frac(s.equity, reference)
+    if not reached(loss, limit):
+        return None
+    return BreakerTrip(TradingState.REDUCING, reason, f"{label} loss {loss:.2%} >= {limit:.2%}",
+                       until)
+
+
 def daily_loss(s: AccountSnapshot, cfg: RiskConfig) -> BreakerTrip | None:
     """Day's loss >= ``max_daily_loss_frac`` -> REDUCING until the next UTC midnight."""
-    loss = loss_frac(s.equity, s.equity_day_start)
-    if not reached(loss, cfg.max_daily_loss_frac):
-        return None
-    return BreakerTrip(TradingState.REDUCING, BreakerReason.DAILY_LOSS,
-                       f"day loss {loss:.2%} >= {cfg.max_daily_loss_frac:.2%}",
-                       next_utc_midnight(s.now))
+    return _period_loss(s, s.equity_day_start, cfg.max_daily_loss_frac, BreakerReason.DAILY_LOSS,
+                        "day", next_utc_midnight(s.now))
 
 
 def weekly_loss(s: AccountSnapshot, cfg: RiskConfig) -> BreakerTrip | None:
     """ISO week's loss >= ``max_weekly_loss_frac`` -> REDUCING until next Monday 00:00 UTC."""
-    loss = loss_frac(s.equity, s.equity_week_start)
-    if not reached(loss, cfg.max_weekly_loss_frac):
-        return None
-    return BreakerTrip(TradingState.REDUCING, BreakerReason.WEEKLY_LOSS,
-                       f"week loss {loss:.2%} >= {cfg.max_weekly_loss_frac:.2%}",
-                       next_iso_week(s.now))
+    return _period_loss(s, s.equity_week_start, cfg.max_weekly_loss_frac,
+                        BreakerReason.WEEKLY_LOSS, "week", next_iso_week(s.now))
 
 
 def drawdown_kill_switch(s: AccountSnapshot, cfg: RiskConfig) -> BreakerTrip | None:

@@ -1,4 +1,8 @@
-"""Entry-signal counts per time window, across pairs, for the signal-anomaly breaker.
+"""New entry signals per time window, across pairs, for the signal-anomaly breaker.
+
+A *new* signal is a candle whose entry column is 1 while the candle before was not: a model
+that keeps signalling for hours counts once, a model that starts flapping on and off (or on
+many pairs at once) counts every time.
 
 ``SignalCounter.observe`` takes each pair's analysed frame after the entry signals are set
 (the whole history in backtesting, the latest frame in dry-run/live: the same call);
@@ -35,10 +39,11 @@ class SignalCounter:
         self._lock = threading.Lock()
 
     def observe(self, pair: str, frame: pd.DataFrame, column: str = "enter_long") -> None:
-        """Remember the close times (UTC) of ``pair``'s candles with an entry signal."""
+        """Remember the close times (UTC) of ``pair``'s candles with a new entry signal."""
         if column not in frame.columns:
             return
-        signalled = frame.loc[frame[column] == 1, "date"] + self.candle
+        on = frame[column] == 1
+        signalled = frame.loc[on & ~on.shift(1, fill_value=False), "date"] + self.candle
         closes = signalled.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
         first = frame["date"].iloc[0] if len(frame) else None
         with self._lock:

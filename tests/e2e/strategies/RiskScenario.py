@@ -38,10 +38,11 @@ class RiskScenario(RiskGuardMixin, IStrategy):
 
 
 class RiskScenarioBurst(RiskScenario):
-    """One entry signal a day, except on 2024-03-15, when every candle signals (a model gone
-    wild): the signal-anomaly breaker's scenario."""
+    """One new entry signal a day, except on 2024-03-15, when the signal flaps on and off
+    every other candle (a model gone wild): the signal-anomaly breaker's scenario."""
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        burst = dataframe["date"].dt.strftime("%Y-%m-%d") == "2024-03-15"
-        dataframe.loc[(dataframe["date"].dt.hour == 6) | burst, "enter_long"] = 1
+        hour = dataframe["date"].dt.hour
+        burst = (dataframe["date"].dt.strftime("%Y-%m-%d") == "2024-03-15") & (hour % 2 == 0)
+        dataframe.loc[(hour == 6) | burst, "enter_long"] = 1
         return dataframe

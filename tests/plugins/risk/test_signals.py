@@ -41,6 +41,17 @@ def test_windows_leave_out_windows_before_the_data_starts():
     assert len(counter.windows(pd.Timestamp("2024-01-04 00:00", tz="UTC"))) == 3
 
 
+def test_windows_count_a_run_of_signals_once():
+    counter = SignalCounter("1h", window_candles=24, history_windows=2)
+    candles = frame(signal_every=1000)
+    candles.loc[30:40, "enter_long"] = 1  # one signal held for 11 candles on day 2
+
+    counter.observe("BTC/USDT", candles)
+
+    counts = counter.windows(pd.Timestamp("2024-01-03 00:00", tz="UTC"))
+    assert counts[-1] == 1
+
+
 def test_windows_sum_over_pairs_and_latest_frame_replaces_older():
     counter = SignalCounter("1h", window_candles=24, history_windows=2)
     counter.observe("BTC/USDT", frame(signal_every=12))

@@ -51,6 +51,9 @@ class AltDataProvider(ABC):
             treated as missing; about one publication interval plus its usual delay.
         refresh_interval: how often live refresh asks the source for new data.
         docs_url: the source's API documentation (formats and schedule are cited there).
+        publication_lag: for sources with a fixed lag: ``available_at`` = observation time +
+            this (the module docstring of each provider justifies its value). Providers with
+            a release calendar override ``available_at`` instead.
     """
 
     name: ClassVar[str]
@@ -58,6 +61,7 @@ class AltDataProvider(ABC):
     max_staleness: ClassVar[pd.Timedelta]
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = ""
+    publication_lag: ClassVar[pd.Timedelta | None] = None
 
     def fetch(self, start: Any, end: Any) -> pd.DataFrame:
         """Observations in ``[start, end]`` (UTC) from the source, finalized.
@@ -81,9 +85,16 @@ class AltDataProvider(ABC):
         ``ProviderSchemaError`` naming the missing or malformed field.
         """
 
-    @abstractmethod
     def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Publication time (UTC) of each observation, from the source's schedule."""
+        """Publication time (UTC) of each observation, from the source's schedule: by default
+        ``observed + publication_lag``.
+
+        Raises:
+            NotImplementedError: the provider sets neither ``publication_lag`` nor an override.
+        """
+        if self.publication_lag is None:
+            raise NotImplementedError(f"{self.name}: set publication_lag or override available_at")
+        return observed + self.publication_lag
 
     @abstractmethod
     def wire_from_shared(self, bundle: Path) -> Any:

@@ -145,9 +145,6 @@ class CoinMetricsProvider(AltDataProvider):
         out.insert(0, "netflow_btc", out["flow_in_btc"] - out["flow_out_btc"])
         return out
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Day D is complete at D+1 00:00 UTC and published within ``publication_lag`` of D."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as one API page: oldest first, values as the file's strings, empty

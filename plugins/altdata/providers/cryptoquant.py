@@ -103,9 +103,6 @@ class CryptoQuantProvider(AltDataProvider):
         return pd.DataFrame({"exchange_netflow_btc": rows["netflow_total"].to_numpy()},
                             index=index.rename(OBSERVED_AT))
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Day D closes at D+1 00:00 UTC; taken as published ``publication_lag`` after D."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """Nothing is shipped: always ``FileNotFoundError``."""

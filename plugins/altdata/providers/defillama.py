@@ -81,9 +81,6 @@ class DefiLlamaStablecoinProvider(AltDataProvider):
         index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True)).rename(OBSERVED_AT)
         return pd.DataFrame({"stablecoin_supply_usd": values}, index=index)
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Day D is final when it ends (D + 1 day), plus a 1 h margin: ``publication_lag``."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as the API's JSON list (oldest first; ``value`` under ``peggedUSD`` in

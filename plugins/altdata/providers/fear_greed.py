@@ -65,9 +65,6 @@ class FearGreedProvider(AltDataProvider):
         index = pd.to_datetime(seconds, unit="s", utc=True).rename(OBSERVED_AT)
         return pd.DataFrame({"fng_value": rows["value"].to_numpy()}, index=pd.DatetimeIndex(index))
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Published at 00:00 UTC of the day it is dated, plus ``publication_lag``."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as the API's JSON answer (newest first, values as strings)."""

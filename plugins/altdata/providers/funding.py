@@ -84,9 +84,6 @@ class FundingRateProvider(AltDataProvider):
         return pd.DataFrame({"funding_rate": rows["fundingRate"].to_numpy()},
                             index=pd.DatetimeIndex(times, name=OBSERVED_AT))
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """The settled rate is public at ``fundingTime``; plus ``publication_lag``."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """Freqtrade's funding-rate feather file as the API's JSON list."""

@@ -124,9 +124,6 @@ class GlassnodeProvider(AltDataProvider):
         values = pd.Series(rows["v"].to_numpy(), index=index, name=column)
         return values[~index.duplicated(keep="last")]  # unique per metric, so the merge can align
 
-    def available_at(self, observed: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        """Day D closes at D+1 00:00 UTC; published within ``publication_lag`` of D."""
-        return observed + self.publication_lag
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """Nothing is shipped: always ``FileNotFoundError``."""

@@ -145,7 +145,6 @@ class CoinMetricsProvider(AltDataProvider):
         out.insert(0, "netflow_btc", out["flow_in_btc"] - out["flow_out_btc"])
         return out
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as one API page: oldest first, values as the file's strings, empty
         values left out of the row, ``time`` as ``YYYY-MM-DDT00:00:00.000000000Z``."""

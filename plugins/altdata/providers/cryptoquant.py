@@ -103,7 +103,6 @@ class CryptoQuantProvider(AltDataProvider):
         return pd.DataFrame({"exchange_netflow_btc": rows["netflow_total"].to_numpy()},
                             index=index.rename(OBSERVED_AT))
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """Nothing is shipped: always ``FileNotFoundError``."""
         raise FileNotFoundError(f"{self.name}: no CryptoQuant series is shipped in {bundle}; this "

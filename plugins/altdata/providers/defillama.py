@@ -81,7 +81,6 @@ class DefiLlamaStablecoinProvider(AltDataProvider):
         index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True)).rename(OBSERVED_AT)
         return pd.DataFrame({"stablecoin_supply_usd": values}, index=index)
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as the API's JSON list (oldest first; ``value`` under ``peggedUSD`` in
         both ``totalCirculating`` and ``totalCirculatingUSD``; ``date`` as a string)."""

@@ -65,7 +65,6 @@ class FearGreedProvider(AltDataProvider):
         index = pd.to_datetime(seconds, unit="s", utc=True).rename(OBSERVED_AT)
         return pd.DataFrame({"fng_value": rows["value"].to_numpy()}, index=pd.DatetimeIndex(index))
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as the API's JSON answer (newest first, values as strings)."""
         frame = pd.read_csv(bundle / SHARED_FILE, parse_dates=["Date"]).dropna(subset=["fng_value"])

@@ -84,7 +84,6 @@ class FundingRateProvider(AltDataProvider):
         return pd.DataFrame({"funding_rate": rows["fundingRate"].to_numpy()},
                             index=pd.DatetimeIndex(times, name=OBSERVED_AT))
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """Freqtrade's funding-rate feather file as the API's JSON list."""
         path = (bundle / "crypto/freqtrade_binance_spot/futures"

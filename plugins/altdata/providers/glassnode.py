@@ -124,7 +124,6 @@ class GlassnodeProvider(AltDataProvider):
         values = pd.Series(rows["v"].to_numpy(), index=index, name=column)
         return values[~index.duplicated(keep="last")]  # unique per metric, so the merge can align
 
-
     def wire_from_shared(self, bundle: Path) -> Any:
         """Nothing is shipped: always ``FileNotFoundError``."""
         raise FileNotFoundError(f"{self.name}: no Glassnode series is shipped in {bundle}; this "

@@ -15,7 +15,8 @@ output can skip it:
   ``max_open_positions`` open AND the pair out of its cooldown AND no FOMC/CPI blackout.
   Every check is journaled with its reason.
 - ``custom_stake_amount``: the strategy's stake, capped at ``max_position_frac`` of equity.
-- ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade.
+- ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade (Freqtrade calls
+  ``custom_exit`` only with ``use_exit_signal = True``; the guard refuses to start otherwise).
 - ``advise_entry`` / ``advise_exit``: journal every entry and exit signal (with a hash of
   the candle's values) and count entry signals per window for the signal-anomaly breaker.
 
@@ -35,7 +36,7 @@ from freqtrade.enums import RunMode
 from freqtrade.persistence import PairLocks, Trade
 
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.config import load_suite_config
+from plugins.core.config import SuiteConfigError, load_suite_config
 from plugins.risk.account import EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
 from plugins.risk.journal import DecisionJournal, JournalRow, features_hash, journal_path
@@ -144,6 +145,11 @@ class RiskGuardMixin:
     def _risk_start(self) -> None:
         suite = load_suite_config(self.config)
         self.risk_config = suite.risk
+        if self.risk_config.flatten_on_halt and not self.use_exit_signal:
+            raise SuiteConfigError(
+                "ai_suite.risk.flatten_on_halt exits trades through custom_exit, which Freqtrade "
+                "only calls when the strategy sets use_exit_signal = True; set it, or turn "
+                "flatten_on_halt off.")
         path = journal_path(self.config)
         if self.config.get("runmode") not in (RunMode.DRY_RUN, RunMode.LIVE):
             for suffix in ("", "-wal", "-shm"):  # a backtest's journal describes that run only

@@ -115,6 +115,15 @@ def check_anomaly(trades, locks):
     no_entry_while_locked(trades, anomalies)
 
 
+def check_flatten(trades, locks):
+    [kill] = locks_of(locks, "drawdown_kill_switch")
+    start = pd.Timestamp(kill["lock_timestamp"], unit="ms", tz="UTC")
+    flattened = trades[trades["exit_reason"] == "risk_halted_flatten"]
+    assert not flattened.empty, "open trades are exited once HALTED"
+    assert (flattened["close_date"] >= start).all()
+    assert (trades["open_date"] <= start).all()
+
+
 SCENARIOS = [
     Scenario("daily_loss", {"max_daily_loss_frac": 0.002}, check_daily),
     Scenario("weekly_loss", {"max_weekly_loss_frac": 0.004}, check_weekly),
@@ -126,6 +135,8 @@ SCENARIOS = [
              check_cooldown),
     Scenario("news_blackout", {"blackout_before_min": 120, "blackout_after_min": 120},
              check_blackout),
+    Scenario("flatten_on_halt", {"max_drawdown_frac": 0.01, "flatten_on_halt": True},
+             check_flatten, "RiskScenarioHold"),
     Scenario("signal_anomaly", {"signal_anomaly_factor": 5, "signal_window_candles": 12,
                                 "anomaly_pause_min": 360}, check_anomaly, "RiskScenarioBurst"),
 ]

@@ -46,3 +46,11 @@ class RiskScenarioBurst(RiskScenario):
         burst = (dataframe["date"].dt.strftime("%Y-%m-%d") == "2024-03-15") & (hour % 2 == 0)
         dataframe.loc[(hour == 6) | burst, "enter_long"] = 1
         return dataframe
+
+
+class RiskScenarioHold(RiskScenario):
+    """Enters like RiskScenario but sets no exit signal: open trades only close through the
+    guard (``flatten_on_halt``, which needs ``use_exit_signal``) or the end of the backtest."""
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe

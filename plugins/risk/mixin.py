@@ -197,6 +197,7 @@ class RiskGuardMixin:
     def _risk_loop(self, now: datetime) -> None:
         snapshot = account_snapshot(self, now, self.risk_anchors,
                                     entry_signals=self.risk_signals.windows(now))
+        self.risk_equity = snapshot.equity
         decision = evaluate(snapshot, self.risk_config)
         active = {lock.reason.split(":")[1] for lock in PairLocks.get_pair_locks("*", now)
                   if (lock.reason or "").startswith(LOCK_PREFIX)}
@@ -246,8 +247,12 @@ class RiskGuardMixin:
         return not denied
 
     def _risk_cap_stake(self, pair: str, now: datetime, stake: float) -> float:
-        snapshot = account_snapshot(self, now, self.risk_anchors)
-        capped, clamp = cap_stake(stake, snapshot.equity, self.risk_config)
+        # Equity from this bot loop's snapshot (bot_loop_start runs before any entry), so the
+        # stake cap and the breakers judge the same account without a second snapshot.
+        equity = getattr(self, "risk_equity", None)
+        if equity is None:
+            equity = account_snapshot(self, now, self.risk_anchors).equity
+        capped, clamp = cap_stake(stake, equity, self.risk_config)
         if clamp:
             self.risk_journal.record(JournalRow(ts=now, kind="stake", decision="clamp",
                                                 reason="max_position_frac", pair=pair,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
-from plugins.risk.config import RiskConfig
+from plugins.risk.config import RiskConfig, StageConfig
 
 
 class SuiteConfigError(SuiteError):
@@ -28,6 +28,7 @@ class SuiteConfig(BaseModel):
 
     altdata: AltDataConfig = Field(default_factory=AltDataConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    stages: StageConfig = Field(default_factory=StageConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

@@ -7,6 +7,11 @@
         Decision counts by kind / decision / reason, largest first.
     python -m plugins.risk reset-killswitch --db-url URL [--journal PATH] [--yes]
         Lift the drawdown kill switch (asks to type RESET unless --yes).
+    python -m plugins.risk stage show|promote|demote [--user-data-dir DIR] [-c CONFIG ...]
+                                 [--strategy NAME] [--to STAGE] [--reason TEXT]
+        Deployment stages (``plugins.risk.stages``): show records and history; request a
+        promotion (refused unless the rules allow, thresholds from ai_suite.stages in the
+        configs); demote. A running bot applies it at its next loop.
 
 Times without a UTC offset are read as UTC. Exit status 0 on success; 1 with a message when the
 journal is missing or unreadable.
@@ -21,7 +26,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plugins.core.config import SuiteConfigError
 from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow
+from plugins.risk.stages import STORE_NAME, Stage, StageError, StageStore, demote, promote
 
 
 def _utc(text: str) -> datetime:
@@ -63,7 +70,54 @@ def _parser() -> argparse.ArgumentParser:
                        help="the bot's journal (default: <db name>.journal.sqlite beside the db)")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(handler=_reset)
+    stage = sub.add_parser("stage", help="deployment stages: show, promote, demote")
+    stage.add_argument("action", choices=("show", "promote", "demote"))
+    stage.add_argument("--user-data-dir", type=Path, default=Path("user_data"))
+    stage.add_argument("-c", "--config", action="append", default=[], type=Path,
+                       help="Freqtrade config file(s) with ai_suite.stages (thresholds)")
+    stage.add_argument("--strategy", default=None, help="strategy class name")
+    stage.add_argument("--to", choices=[s.value for s in Stage], default=None,
+                       help="demote: the earlier stage")
+    stage.add_argument("--reason", default="manual", help="demote: why (recorded)")
+    stage.set_defaults(handler=_stage)
     return parser
+
+
+def _stage(args: argparse.Namespace) -> int:
+    from freqtrade.configuration.load_config import load_from_files
+
+    from plugins.core.config import load_suite_config
+
+    store = StageStore(args.user_data_dir / STORE_NAME)
+    now, by = datetime.now(UTC), os.environ.get("USER", "cli")
+    if args.action == "show":
+        names = [args.strategy] if args.strategy else store.strategies()
+        if not names:
+            print(f"No stage records in {store.path}.")
+        for name in names:
+            record = store.load(name, Stage.SHADOW, now) if name in store.strategies() else None
+            if record is None:
+                raise StageError(f"No stage record for {name!r} in {store.path}")
+            counts = ", ".join(f"{k.value} {len(v)}" for k, v in record.ledger.items()) or "none"
+            print(f"{name}: {record.stage.value} (closed trades filed: {counts})")
+            for change in record.history:
+                print(f"  {change.ts.isoformat(timespec='seconds')}  {change.from_stage or '-'} -> "
+                      f"{change.to_stage.value}  {change.reason} (by {change.by})")
+        return 0
+    if not args.strategy:
+        raise StageError(f"stage {args.action} needs --strategy NAME")
+    if args.action == "promote":
+        files = [str(p) for p in args.config]
+        cfg = load_suite_config(load_from_files(files) if files else {}).stages
+        change = promote(store, args.strategy, cfg.promotion_min_trades, cfg.promotion_tolerance,
+                         now, by)
+    else:
+        if args.to is None:
+            raise StageError("stage demote needs --to shadow|canary")
+        change = demote(store, args.strategy, Stage(args.to), now, by, args.reason)
+    print(f"{args.strategy}: {change.from_stage} -> {change.to_stage.value} ({change.reason}). "
+          "A running bot applies it at its next loop.")
+    return 0
 
 
 def _reset(args: argparse.Namespace) -> int:
@@ -142,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except JournalError as err:
+    except (JournalError, StageError, SuiteConfigError) as err:
         print(f"risk: {err}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `... journal | head`: the reader left, nothing is wrong

@@ -5,7 +5,60 @@ Fractions are fractions of account equity (0.03 = 3 %); durations are in minutes
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class GateConfig(BaseModel):
+    """``ai_suite.risk.gates``: the 7-gate entry framework (``plugins.risk.gates``).
+
+    Attributes:
+        enabled: evaluate all seven gates before each entry. When off, only the news
+            blackout and the pair cooldown (breakers of their own) are checked.
+        blocked_regimes: ``fnmatch`` patterns of regime names in which no long entry is
+            allowed (e.g. ``*bear*`` matches ``calm_bear`` and ``high_vol_bear``).
+        ema_period / ema_window_candles: the EMA (candles) and the window it is computed over
+            (a windowed EMA, see ``gates.windowed_ema``; >= 2 x period).
+        ema_band_low_frac / ema_band_high_frac: allowed ``close / EMA - 1`` (e.g. -0.05..0.20).
+        rsi_period / rsi_max: RSI length (candles); RSI above ``rsi_max`` is overbought.
+        momentum_period: rate-of-change length (candles).
+        momentum_lookback / momentum_drop_max: momentum may fall at most ``momentum_drop_max``
+            (fraction) versus its value ``momentum_lookback`` candles earlier while below zero.
+        regime_column: analysed-dataframe column holding the regime name (absent = no regime
+            model, the gate passes with a note).
+        confidence_column / min_confidence: column with the model's confidence 0-1 (absent =
+            none given, the gate passes with a note) and the confidence needed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    blocked_regimes: tuple[str, ...] = ("*bear*", "high_vol*", "volatile*")
+    ema_period: int = Field(default=200, ge=2)
+    ema_window_candles: int = Field(default=600, ge=4)
+    ema_band_low_frac: float = Field(default=-0.05, le=0)
+    ema_band_high_frac: float = Field(default=0.20, ge=0)
+    rsi_period: int = Field(default=14, ge=2)
+    rsi_max: float = Field(default=75, gt=0, le=100)
+    momentum_period: int = Field(default=12, ge=1)
+    momentum_lookback: int = Field(default=3, ge=1)
+    momentum_drop_max: float = Field(default=0.01, ge=0)
+    regime_column: str = "regime"
+    confidence_column: str = "confidence"
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _window_covers_period(self) -> GateConfig:
+        if self.ema_window_candles < 2 * self.ema_period:
+            raise ValueError(f"ema_window_candles ({self.ema_window_candles}) must be at least "
+                             f"2 x ema_period ({2 * self.ema_period}); 3 x is recommended")
+        return self
+
+    def required_startup(self) -> int:
+        """Candles of history the gate indicators need before their values are exact."""
+        return max(self.ema_window_candles, 30 * self.rsi_period,
+                   self.momentum_period + self.momentum_lookback)
 
 
 class RiskConfig(BaseModel):
@@ -27,6 +80,7 @@ class RiskConfig(BaseModel):
             decision or CPI release.
         cooldown_after_win_min / cooldown_after_loss_min: per-pair pause after a trade closes.
         flatten_on_halt: when HALTED, also exit open trades (else exits follow the strategy).
+        gates: the 7-gate entry framework (:class:`GateConfig`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,3 +101,28 @@ class RiskConfig(BaseModel):
     cooldown_after_win_min: float = Field(default=180, ge=0)
     cooldown_after_loss_min: float = Field(default=360, ge=0)
     flatten_on_halt: bool = False
+    gates: GateConfig = Field(default_factory=GateConfig)
+
+
+class StageConfig(BaseModel):
+    """``ai_suite.stages``: deployment stages (``plugins.risk.stages``).
+
+    Attributes:
+        enabled: apply stages (off: every strategy trades at full size, nothing is filed).
+        initial: stage of a strategy seen for the first time.
+        canary_stake_frac: stake multiplier in the canary stage (0.15 = 15 % of normal).
+        promotion_min_trades: closed trades in the current stage needed to promote.
+        promotion_tolerance: canary -> active needs the canary mean return per trade to be
+            at least the shadow mean minus this (fraction per trade).
+        rollback_drawdown_frac: active -> canary when equity falls this far below its peak
+            since activation (a fraction; keep it below ``risk.max_drawdown_frac``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    initial: Literal["shadow", "canary", "active"] = "shadow"
+    canary_stake_frac: float = Field(default=0.15, gt=0, le=1)
+    promotion_min_trades: int = Field(default=25, ge=1)
+    promotion_tolerance: float = Field(default=0.005, ge=0)
+    rollback_drawdown_frac: float = Field(default=0.08, gt=0, lt=1)

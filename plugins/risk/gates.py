@@ -11,40 +11,30 @@ momentum not deteriorating, confidence >= threshold. Units: distances and moment
 fractions (0.05 = 5 %), RSI is 0-100, confidence 0-1. Band edges are inclusive (to the
 breakers' 1e-12 tolerance).
 
-Not wired into ``RiskGuardMixin`` yet: the EMA-200 needs several hundred startup candles
-before its value stops depending on where the data starts (``recursive-analysis``).
+``RiskGuardMixin`` adds the indicator columns (:func:`gate_indicators`) to every analysed
+dataframe and evaluates the gates on the signal candle in ``confirm_trade_entry``. The EMA is a
+*windowed* EMA (:func:`windowed_ema`): exponential weights over exactly
+``ema_window_candles`` candles, so its value depends on a fixed number of candles and not on
+where the data starts (``freqtrade recursive-analysis`` finds no variance once the strategy's
+startup covers the window; the mixin raises ``startup_candle_count`` to
+:meth:`GateConfig.required_startup`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
-from pydantic import BaseModel, ConfigDict, Field
+import numpy as np
+import pandas as pd
+import talib
 
 from plugins.risk.breakers import EPSILON
+from plugins.risk.config import GateConfig
 
-
-class GateConfig(BaseModel):
-    """Thresholds of the seven gates (``ai_suite.risk.gates`` once wired into the mixin).
-
-    Attributes:
-        blocked_regimes: regime names in which no long entry is allowed.
-        ema_band_low_frac / ema_band_high_frac: allowed close / EMA-200 - 1 (e.g. -0.05..0.20).
-        rsi_max: RSI above this is overbought.
-        momentum_drop_max: momentum may fall at most this much (fraction) versus its value
-            ``momentum_lookback`` candles earlier while below zero.
-        min_confidence: model confidence needed (0-1).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    blocked_regimes: tuple[str, ...] = ("bear", "high_volatility")
-    ema_band_low_frac: float = -0.05
-    ema_band_high_frac: float = 0.20
-    rsi_max: float = Field(default=75, gt=0, le=100)
-    momentum_drop_max: float = Field(default=0.01, ge=0)
-    min_confidence: float = Field(default=0.5, ge=0, le=1)
+#: Columns :func:`gate_indicators` adds to the analysed dataframe.
+EMA_COLUMN, RSI_COLUMN, MOMENTUM_COLUMN = "ai_gate_ema", "ai_gate_rsi", "ai_gate_momentum"
 
 
 @dataclass(frozen=True)
@@ -88,11 +78,13 @@ def _missing(*values: float) -> bool:
 
 
 def regime_gate(x: GateInputs, cfg: GateConfig) -> GateResult:
-    """Deny in a blocked regime; pass with a note when there is no regime model."""
+    """Deny when the regime name matches a ``blocked_regimes`` pattern (``fnmatch``, e.g.
+    ``*bear*``); pass with a note when there is no regime model."""
     if x.regime is None:
         return GateResult("regime", True, "no regime model")
-    ok = x.regime not in cfg.blocked_regimes
-    return GateResult("regime", ok, f"regime {x.regime}" + ("" if ok else " is blocked"))
+    blocked = [p for p in cfg.blocked_regimes if fnmatchcase(x.regime, p)]
+    return GateResult("regime", not blocked,
+                      f"regime {x.regime}" + (f" is blocked ({blocked[0]})" if blocked else ""))
 
 
 def ema_band_gate(x: GateInputs, cfg: GateConfig) -> GateResult:
@@ -149,6 +141,67 @@ GATES = (regime_gate, ema_band_gate, rsi_gate, blackout_gate, cooldown_gate, mom
          confidence_gate)
 
 
+def windowed_ema(close: pd.Series, period: int, window: int) -> pd.Series:
+    """EMA of ``close`` with smoothing ``2 / (period + 1)`` over exactly the last ``window``
+    candles (weights ``(1 - a)**i``, ``i = 0..window-1``, normalised to sum to 1).
+
+    The textbook EMA is recursive, so its value depends on where the data starts; this one
+    depends on ``window`` candles only, which is what ``recursive-analysis`` needs. With
+    ``window = 3 * period`` the weight left out is ``(1 - a)**window`` ~ 0.25 %.
+
+    Returns:
+        float64 Series on ``close``'s index, NaN for the first ``window - 1`` candles.
+    """
+    alpha = 2.0 / (period + 1)
+    weights = (1 - alpha) ** np.arange(window)[::-1]  # oldest first
+    weights /= weights.sum()
+    values = close.to_numpy(dtype="float64")
+    out = np.full(len(values), np.nan)
+    if len(values) >= window:
+        out[window - 1:] = np.lib.stride_tricks.sliding_window_view(values, window) @ weights
+    return pd.Series(out, index=close.index)
+
+
+def gate_indicators(dataframe: pd.DataFrame, cfg: GateConfig) -> pd.DataFrame:
+    """Add the gates' indicator columns to an OHLCV ``dataframe`` (in place, also returned).
+
+    Columns (float64, NaN during warm-up):
+        ``ai_gate_ema``: :func:`windowed_ema` of the close (``ema_period``, ``ema_window_candles``).
+        ``ai_gate_rsi``: TA-Lib RSI(``rsi_period``), 0-100.
+        ``ai_gate_momentum``: TA-Lib ROC(``momentum_period``) / 100, a fraction.
+    """
+    close = dataframe["close"].astype("float64")
+    dataframe[EMA_COLUMN] = windowed_ema(close, cfg.ema_period, cfg.ema_window_candles)
+    dataframe[RSI_COLUMN] = talib.RSI(close, timeperiod=cfg.rsi_period)
+    dataframe[MOMENTUM_COLUMN] = talib.ROC(close, timeperiod=cfg.momentum_period) / 100
+    return dataframe
+
+
+def gate_inputs(frame: pd.DataFrame, cfg: GateConfig, *, in_blackout: bool,
+                cooling_down: bool) -> GateInputs:
+    """The :class:`GateInputs` of the last candle of an analysed ``frame`` (which must carry
+    :func:`gate_indicators`' columns; the regime and confidence columns are optional: absent
+    means the strategy has no regime model / gives no confidence). Too short a frame gives NaN
+    inputs, which the gates deny (fail closed).
+    """
+    last = frame.iloc[-1]
+    regime = last.get(cfg.regime_column) if cfg.regime_column in frame.columns else None
+    confidence = (float(last[cfg.confidence_column])
+                  if cfg.confidence_column in frame.columns else None)
+    return GateInputs(
+        close=float(last["close"]), ema200=float(last[EMA_COLUMN]), rsi=float(last[RSI_COLUMN]),
+        momentum=float(last[MOMENTUM_COLUMN]),
+        momentum_before=(float(frame[MOMENTUM_COLUMN].iloc[-1 - cfg.momentum_lookback])
+                         if len(frame) > cfg.momentum_lookback else math.nan),
+        in_blackout=in_blackout, cooling_down=cooling_down,
+        regime=None if regime is None or (isinstance(regime, float) and math.isnan(regime))
+        else str(regime),
+        confidence=confidence)
+
+
 def evaluate_gates(x: GateInputs, cfg: GateConfig) -> list[GateResult]:
-    """All seven verdicts, in order; an entry may proceed only if every one passed."""
-    return [gate(x, cfg) for gate in GATES]
+    """All seven verdicts, in order, when ``cfg.enabled``; else only the news-blackout and
+    cooldown gates (breakers of their own, always on). An entry may proceed only if every
+    returned verdict passed."""
+    gates = GATES if cfg.enabled else (blackout_gate, cooldown_gate)
+    return [gate(x, cfg) for gate in gates]

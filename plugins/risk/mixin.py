@@ -11,10 +11,17 @@ output can skip it:
   backtesting and live alike, show in ``/locks`` (REST, Telegram, FreqUI) and persist in the
   database in dry-run/live - the kill switch's lock lasts ten years, i.e. until a human
   runs ``python -m plugins.risk reset-killswitch``.
+- ``advise_indicators``: add the entry gates' indicator columns (``gates.gate_indicators``);
+  with the gates enabled the strategy's ``startup_candle_count`` is raised to what they need.
 - ``confirm_trade_entry``: the strategy's own answer AND no breaker tripped AND fewer than
-  ``max_open_positions`` open AND the pair out of its cooldown AND no FOMC/CPI blackout.
-  Every check is journaled with its reason.
-- ``custom_stake_amount``: the strategy's stake, capped at ``max_position_frac`` of equity.
+  ``max_open_positions`` open AND every entry gate passes on the signal candle (the 7-gate
+  framework, ``ai_suite.risk.gates``; with the gates off, still the pair cooldown and the
+  FOMC/CPI blackout). Every check is journaled with its reason.
+- ``custom_stake_amount``: the strategy's stake, capped at ``max_position_frac`` of equity,
+  times ``canary_stake_frac`` in the canary stage.
+- Deployment stages (``ai_suite.stages``, ``plugins.risk.stages``): each loop files closed
+  trades under the current stage, tracks the active peak and rolls an active strategy back to
+  canary on its drawdown; a shadow strategy places no live orders.
 - ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade (Freqtrade calls
   ``custom_exit`` only with ``use_exit_signal = True``; the guard refuses to start otherwise).
 - ``advise_entry`` / ``advise_exit``: journal every entry and exit signal (with a hash of
@@ -39,8 +46,20 @@ from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import SuiteConfigError, load_suite_config
 from plugins.risk.account import EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
+from plugins.risk.gates import EMA_COLUMN, GateResult, evaluate_gates, gate_indicators, gate_inputs
 from plugins.risk.journal import DecisionJournal, JournalRow, features_hash, journal_path
 from plugins.risk.signals import SignalCounter
+from plugins.risk.stages import (
+    Stage,
+    StageRecord,
+    StageStore,
+    change_stage,
+    entry_verdict,
+    file_trade,
+    rollback_verdict,
+    stake_factor,
+    track_peak,
+)
 from plugins.risk.state import BreakerReason, RiskDecision, TradingState
 
 logger = logging.getLogger(__name__)
@@ -48,7 +67,7 @@ logger = logging.getLogger(__name__)
 LOCK_PREFIX = "ai_suite:"
 KILL_SWITCH_LOCK = timedelta(days=3650)
 GUARDED = ("bot_start", "bot_loop_start", "confirm_trade_entry", "custom_stake_amount",
-           "custom_exit", "advise_entry", "advise_exit")
+           "custom_exit", "advise_indicators", "advise_entry", "advise_exit")
 SIGNALS = {"enter_long": "enter", "exit_long": "exit"}
 
 
@@ -66,9 +85,17 @@ class RiskGuardMixin:
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
+        self.risk_config = load_suite_config(config).risk
+        gates = self.risk_config.gates
+        if gates.enabled and self.startup_candle_count < gates.required_startup():
+            logger.info("Entry gates need %d startup candles; raising %s.startup_candle_count "
+                        "from %d", gates.required_startup(), type(self).__name__,
+                        self.startup_candle_count)
+            self.startup_candle_count = gates.required_startup()
         for name in GUARDED:
             setattr(self, name, getattr(self, f"_guard_{name}")(getattr(self, name)))
         self.risk_decision = RiskDecision(TradingState.ACTIVE, ())
+        self.stage_record = None
 
     # --- wrappers -------------------------------------------------------------------------
 
@@ -94,7 +121,12 @@ class RiskGuardMixin:
             wanted = original(pair=pair, order_type=order_type, amount=amount, rate=rate,
                               time_in_force=time_in_force, current_time=current_time,
                               entry_tag=entry_tag, side=side, **kwargs)
-            allowed = self._risk_allows_entry(pair, current_time, amount * rate)
+            try:
+                allowed = self._risk_allows_entry(pair, current_time, amount * rate)
+            except Exception as err:  # noqa: BLE001 - fail closed, never let Freqtrade default to True
+                logger.exception("Risk guard failed on %s entry; denying it", pair)
+                self._risk_record_error(current_time, pair, "confirm_trade_entry", err)
+                allowed = False
             return bool(wanted) and allowed
         return confirm_trade_entry
 
@@ -108,8 +140,20 @@ class RiskGuardMixin:
                              proposed_stake=proposed_stake, min_stake=min_stake,
                              max_stake=max_stake, leverage=leverage, entry_tag=entry_tag,
                              side=side, **kwargs)
-            return self._risk_cap_stake(pair, current_time, stake)
+            try:
+                return self._risk_cap_stake(pair, current_time, stake)
+            except Exception as err:  # noqa: BLE001 - fail closed: stake 0 opens no trade
+                logger.exception("Risk guard failed sizing %s; stake 0 (no trade)", pair)
+                self._risk_record_error(current_time, pair, "custom_stake_amount", err)
+                return 0.0
         return custom_stake_amount
+
+    def _guard_advise_indicators(self, original):
+        @wraps(original)
+        def advise_indicators(dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+            dataframe = original(dataframe, metadata)
+            return gate_indicators(dataframe, self.risk_config.gates)
+        return advise_indicators
 
     def _guard_advise_entry(self, original):
         @wraps(original)
@@ -159,6 +203,10 @@ class RiskGuardMixin:
         self._risk_last_signal: dict[tuple[str, str], pd.Timestamp] = {}
         self.risk_signals = SignalCounter(self.timeframe, self.risk_config.signal_window_candles,
                                           self.risk_config.signal_history_windows)
+        self.stage_config = suite.stages
+        live = self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE)
+        self.stage_store = StageStore.for_config(self.config, live) if suite.stages.enabled else None
+        self.stage_record: StageRecord | None = None
         self.risk_calendar = None
         if self.risk_config.blackout_before_min or self.risk_config.blackout_after_min:
             folder = suite.altdata.cache_dir / "calendar"
@@ -216,6 +264,51 @@ class RiskGuardMixin:
             if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
                 self.dp.send_msg(f"Breaker {trip.reason.value} tripped: {trip.detail}")
         self.risk_decision = decision
+        if self.stage_store is not None:
+            self._stage_loop(now, snapshot.equity)
+
+    def _stage_loop(self, now: datetime, equity: float) -> None:
+        """File newly closed trades, track the active peak, roll back on its drawdown."""
+        cfg = self.stage_config
+        before = self.stage_record
+        # Re-read every loop: a promotion or demotion from the CLI (or REST) applies at the
+        # next loop; the bot saves at once after each change it makes itself.
+        record = self.stage_store.load(type(self).__name__, Stage(cfg.initial), now)
+        self.stage_record = record
+        if before is None or before.stage != record.stage:
+            logger.info("Deployment stage of %s: %s", record.strategy, record.stage.value)
+            if before is not None:
+                last = record.history[-1]
+                self.risk_journal.record(JournalRow(
+                    ts=now, kind="stage", decision=record.stage.value,
+                    reason=f"{before.stage.value}->{record.stage.value}",
+                    detail=f"{last.reason} (by {last.by})"))
+        mode = str(getattr(self.config.get("runmode"), "value", self.config.get("runmode")))
+        filed_as = Stage.SHADOW if mode == RunMode.DRY_RUN.value else record.stage
+        changed = False
+        filed = set(record.filed)
+        for trade in Trade.get_trades_proxy(is_open=False):
+            key = f"{mode}:{trade.id}"
+            if key not in filed and trade.close_profit is not None:
+                changed |= file_trade(record, key, filed_as, float(trade.close_profit))
+        changed |= track_peak(record, equity)
+        verdict = rollback_verdict(record, equity, cfg.rollback_drawdown_frac)
+        if verdict.allowed:
+            self._stage_change(now, Stage.CANARY, f"rollback: {verdict.reason}", "rule")
+            return
+        if changed:
+            self.stage_store.save(record)
+
+    def _stage_change(self, now: datetime, to: Stage, reason: str, by: str) -> None:
+        record = self.stage_record
+        change = change_stage(record, to, now, reason, by)
+        self.stage_store.save(record)
+        logger.warning("Stage of %s: %s -> %s (%s)", record.strategy, change.from_stage, to, reason)
+        self.risk_journal.record(JournalRow(ts=now, kind="stage", decision=to.value,
+                                            reason=f"{change.from_stage}->{to.value}",
+                                            detail=f"{reason} (by {by})"))
+        if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
+            self.dp.send_msg(f"Stage {record.strategy}: {change.from_stage} -> {to.value}: {reason}")
 
     def _risk_allows_entry(self, pair: str, now: datetime, stake: float) -> bool:
         cfg = self.risk_config
@@ -226,25 +319,46 @@ class RiskGuardMixin:
         open_now = len(Trade.get_open_trades())
         checks.append(("max_open_positions", open_now < cfg.max_open_positions,
                        f"{open_now} open, max {cfg.max_open_positions}"))
-        last = [t for t in Trade.get_trades_proxy(pair=pair, is_open=False) if t.close_date]
-        if last:
-            trade = max(last, key=lambda t: t.close_date_utc)
-            until = pair_cooldown_until(trade.close_date_utc, float(trade.close_profit_abs or 0),
-                                        cfg)
-            checks.append(("cooldown", now >= until, f"{pair} cooling down until {until}"))
-        if self.risk_calendar is not None:
-            blackout = bool(self.risk_calendar.in_blackout(
-                pd.Series([pd.Timestamp(now)]), cfg.blackout_before_min,
-                cfg.blackout_after_min).iloc[0])
-            checks.append(("news_blackout", not blackout, "FOMC/CPI blackout window"))
+        if self.stage_record is not None:
+            verdict = entry_verdict(self.stage_record, self.config.get("runmode") == RunMode.LIVE)
+            checks.append(("stage", verdict.allowed, verdict.reason))
+        checks.extend((r.gate, r.passed, r.reason) for r in self._risk_gates(pair, now))
         rows = [JournalRow(ts=now, kind="gate", decision="pass" if ok else "deny", reason=name,
-                           pair=pair, detail="" if ok else detail, stake=stake)
+                           pair=pair, detail=detail, stake=stake)
                 for name, ok, detail in checks]
         self.risk_journal.record_many(rows)
         denied = [f"{name}: {detail}" for name, ok, detail in checks if not ok]
         if denied:
             logger.info("Entry %s denied: %s", pair, "; ".join(denied))
         return not denied
+
+    def _risk_record_error(self, now: datetime, pair: str, hook: str, err: Exception) -> None:
+        """Journal a guard failure as a denial (Freqtrade would otherwise fall back to its
+        default, which for ``confirm_trade_entry`` is to allow the entry)."""
+        journal = getattr(self, "risk_journal", None)
+        if journal is not None:
+            journal.record(JournalRow(ts=now, kind="gate", decision="deny", reason="guard_error",
+                                      pair=pair, detail=f"{hook}: {type(err).__name__}: {err}"))
+
+    def _risk_gates(self, pair: str, now: datetime) -> list[GateResult]:
+        """The entry gates' verdicts on ``pair``'s signal candle (the last analysed one)."""
+        cfg = self.risk_config
+        cooling_down = False
+        last = [t for t in Trade.get_trades_proxy(pair=pair, is_open=False) if t.close_date]
+        if last:
+            trade = max(last, key=lambda t: t.close_date_utc)
+            until = pair_cooldown_until(trade.close_date_utc, float(trade.close_profit_abs or 0),
+                                        cfg)
+            cooling_down = now < until
+        in_blackout = self.risk_calendar is not None and bool(self.risk_calendar.in_blackout(
+            pd.Series([pd.Timestamp(now)]), cfg.blackout_before_min,
+            cfg.blackout_after_min).iloc[0])
+        frame, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if frame.empty or EMA_COLUMN not in frame.columns:
+            return [GateResult("analysed_candle", False,
+                               f"no analysed dataframe with gate columns for {pair}")]
+        inputs = gate_inputs(frame, cfg.gates, in_blackout=in_blackout, cooling_down=cooling_down)
+        return evaluate_gates(inputs, cfg.gates)
 
     def _risk_cap_stake(self, pair: str, now: datetime, stake: float) -> float:
         # Equity from this bot loop's snapshot (bot_loop_start runs before any entry), so the
@@ -257,4 +371,11 @@ class RiskGuardMixin:
             self.risk_journal.record(JournalRow(ts=now, kind="stake", decision="clamp",
                                                 reason="max_position_frac", pair=pair,
                                                 detail=clamp, stake=capped))
+        if self.stage_record is not None:
+            factor = stake_factor(self.stage_record, self.stage_config.canary_stake_frac)
+            if factor != 1.0:
+                capped *= factor
+                self.risk_journal.record(JournalRow(
+                    ts=now, kind="stake", decision="scale", reason="canary_stake_frac", pair=pair,
+                    detail=f"canary stage: stake x {factor:g}", stake=capped))
         return capped

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
+import talib
 from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
 
 from plugins.core.backtest_results import check_latest
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 QUIET = {"max_daily_loss_frac": 0.5, "max_weekly_loss_frac": 0.5, "max_drawdown_frac": 0.5,
          "max_consecutive_losses": 1000, "cooldown_after_win_min": 0,
-         "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0}
+         "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0,
+         "gates": {"enabled": False}}
 
 
 @dataclass(frozen=True)
@@ -142,16 +144,17 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
-                                  scenario):
+def run_backtest(tmp_path, server, datadir, altdata_cache, strategy: str, risk: dict,
+                 stages: dict | None = None):
+    """A real ``freqtrade backtesting`` of ``strategy`` on BTC/ETH in March 2024; returns the
+    trades, the locks and the results folder (which holds the decision journal)."""
     started = int(time.time())
-    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, {
-        "strategy": scenario.strategy, "freqai": {"enabled": False},
+    configs = e2e_configs(tmp_path, server.api_url, datadir, {
+        "strategy": strategy, "freqai": {"enabled": False},
         "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
         "stake_amount": 1000, "max_open_trades": 2,
         "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
-                     "risk": {**QUIET, **scenario.risk}},
+                     "risk": {**QUIET, **risk}, "stages": stages or {}},
     })
 
     result = run_freqtrade(["backtesting", *configs, "--strategy-path",
@@ -162,10 +165,68 @@ def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altda
     assert result.returncode == 0, (tmp_path / "backtest.log").read_text()[-3000:]
     results_dir = tmp_path / "user_data" / "backtest_results"
     check_latest(results_dir, not_before_s=started, min_trades=1)
-    locks = load_backtest_stats(results_dir)["strategy"][scenario.strategy]["locks"]
-    scenario.check(load_backtest_data(results_dir), locks)
+    locks = load_backtest_stats(results_dir)["strategy"][strategy]["locks"]
+    return load_backtest_data(results_dir), locks, results_dir
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_breaker_in_real_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
+                                  scenario):
+    trades, locks, results_dir = run_backtest(tmp_path, replay_server, candle_datadir,
+                                              altdata_cache, scenario.strategy, scenario.risk)
+
+    scenario.check(trades, locks)
     with DecisionJournal(results_dir / "journal.backtest.sqlite") as journal:
         signals = journal.query(kind="signal")
         trips = {r.reason for r in journal.query(kind="breaker")}
     assert signals and all(r.features_hash for r in signals), "every signal is journaled"
     assert {lk["reason"].split(":")[1] for lk in locks} <= trips, "every lock is journaled"
+
+
+def test_entry_gates_in_real_backtest_deny_overbought_entries_and_journal_all_seven(
+        tmp_path, replay_server, candle_datadir, altdata_cache):
+    # RSI <= 50 only; the other gates wide open, so the RSI gate alone decides.
+    gates = {"enabled": True, "rsi_max": 50, "ema_band_low_frac": -1, "ema_band_high_frac": 10,
+             "momentum_drop_max": 10}
+
+    trades, _, results_dir = run_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
+                                          "RiskScenario", {"gates": gates})
+
+    candles = {pair: pd.read_feather(candle_datadir / f"{pair.replace('/', '_')}-1h.feather")
+               for pair in ("BTC/USDT", "ETH/USDT")}
+    for pair, frame in candles.items():
+        frame["rsi"] = talib.RSI(frame["close"].astype("float64"), timeperiod=14)
+        signal_candles = trades.loc[trades["pair"] == pair, "open_date"] - pd.Timedelta(hours=1)
+        rsi = frame.set_index("date").loc[signal_candles, "rsi"]
+        assert (rsi <= 50 + 1e-9).all(), "every trade's signal candle has RSI <= 50"
+    with DecisionJournal(results_dir / "journal.backtest.sqlite") as journal:
+        gate_rows = journal.query(kind="gate")
+    by_attempt: dict[tuple, set[str]] = {}
+    for row in gate_rows:
+        by_attempt.setdefault((row.ts, row.pair), set()).add(row.reason)
+    seven = {"regime", "ema200_band", "rsi", "news_blackout", "cooldown", "momentum", "confidence"}
+    assert all(seven <= reasons for reasons in by_attempt.values()), "each attempt: 7 gates journaled"
+    denied = [r for r in gate_rows if r.decision == "deny"]
+    assert denied and {r.reason for r in denied} == {"rsi"}
+    assert all(r.detail.startswith("RSI ") and r.detail.endswith("> 50") for r in denied)
+
+
+def test_canary_stage_scales_stakes_and_active_rolls_back_on_drawdown(
+        tmp_path, replay_server, candle_datadir, altdata_cache):
+    stages = {"enabled": True, "initial": "active", "canary_stake_frac": 0.15,
+              "rollback_drawdown_frac": 0.005}
+
+    trades, _, results_dir = run_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
+                                          "RiskScenario", {}, stages)
+
+    with DecisionJournal(results_dir / "journal.backtest.sqlite") as journal:
+        [rollback] = journal.query(kind="stage")
+        scaled = journal.query(kind="stake", reason="canary_stake_frac")
+    assert (rollback.decision, rollback.reason) == ("canary", "active->canary")
+    assert "rollback: drawdown" in rollback.detail and "(by rule)" in rollback.detail
+    before = trades[trades["open_date"] < rollback.ts]  # the loop rolls back before entries
+    after = trades[trades["open_date"] >= rollback.ts]
+    assert not before.empty and not after.empty
+    assert before["stake_amount"].min() > 900, "active: full stake (1000 USDT)"
+    assert after["stake_amount"].max() <= 0.15 * 1000 * 1.01, "canary: 15 % of the stake"
+    assert len(scaled) >= len(after)

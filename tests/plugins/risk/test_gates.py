@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugins.risk.gates import GateConfig, GateInputs, evaluate_gates
+from plugins.risk.config import GateConfig
+from plugins.risk.gates import GateInputs, evaluate_gates
 
 CFG = GateConfig()
 GOOD = GateInputs(close=105.0, ema200=100.0, rsi=55.0, momentum=0.01, momentum_before=0.0,

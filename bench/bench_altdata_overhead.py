@@ -32,7 +32,8 @@ def _run(strategy: str, configs: list[str], timerange: str, datadir: Path, userd
     identifier = f"bench-{strategy.lower()}"
     shutil.rmtree(userdir / "models" / identifier, ignore_errors=True)
     overlay = userdir / f"{strategy}.json"
-    overlay.write_text(json.dumps({"strategy": strategy, "freqai": {"identifier": identifier}}))
+    overlay.write_text(json.dumps({"strategy": strategy, "freqaimodel": "LightGBMRegressor",
+                                   "freqai": {"identifier": identifier}}))
     cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "-c", str(overlay),
            "--timerange", timerange, "--datadir", str(datadir), "--cache", "none",
            "--export", "none"]

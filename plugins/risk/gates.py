@@ -87,6 +87,17 @@ def regime_gate(x: GateInputs, cfg: GateConfig) -> GateResult:
                       f"regime {x.regime}" + (f" is blocked ({blocked[0]})" if blocked else ""))
 
 
+def regime_blocked(regimes: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
+    """Vectorized :func:`regime_gate`: True where the regime name matches a pattern.
+
+    ``regimes``: str Series (NaN / missing = no regime yet, never blocked). Returns a bool
+    Series on the same index.
+    """
+    def blocked(name: object) -> bool:
+        return isinstance(name, str) and any(fnmatchcase(name, p) for p in patterns)
+    return regimes.map(blocked).astype(bool)
+
+
 def ema_band_gate(x: GateInputs, cfg: GateConfig) -> GateResult:
     """Close within ``[ema_band_low_frac, ema_band_high_frac]`` of the EMA-200."""
     if _missing(x.close, x.ema200) or x.ema200 <= 0:

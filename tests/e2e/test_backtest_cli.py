@@ -38,7 +38,7 @@ def test_backtesting_when_alt_data_strategy_run_walk_forward_then_trades_and_res
     assert result.returncode == 0, log[-3000:]
     results_dir = tmp_path / "user_data" / "backtest_results"
     [summary] = check_latest(results_dir, not_before_s=started, min_trades=1)
-    assert summary.strategy == "FreqaiAltData"
+    assert summary.strategy == "RegimeMoE", "config/base.json runs RegimeMoE on RegimeGatedMoE"
     trades = load_backtest_data(results_dir)
     assert set(trades["pair"]) <= {"BTC/USDT", "ETH/USDT"}
     assert trades["open_date"].min() >= pd.Timestamp("2024-03-01", tz="UTC")
@@ -67,11 +67,14 @@ def run_strict_lookahead(tmp_path, api_url, datadir, altdata_cache, *strategy_ar
     return result.returncode, log.read_text(), export
 
 
-@pytest.mark.parametrize("strategy", ["FreqaiAltData", "FreqaiBaseline"])
+@pytest.mark.parametrize(("strategy", "model"), [("RegimeMoE", "RegimeGatedMoE"),
+                                                  ("FreqaiAltData", "LightGBMRegressor"),
+                                                  ("FreqaiBaseline", "LightGBMRegressor")])
 def test_lookahead_analysis_when_run_on_shipped_strategy_then_no_biased_signals_or_indicators(
-        tmp_path, replay_server, candle_datadir, altdata_cache, strategy):
+        tmp_path, replay_server, candle_datadir, altdata_cache, strategy, model):
     code, log, export = run_strict_lookahead(tmp_path, replay_server.api_url, candle_datadir,
-                                             altdata_cache, "--strategy", strategy)
+                                             altdata_cache, "--strategy", strategy,
+                                             "--freqaimodel", model)
 
     assert code == 0, log[-3000:]
     assert "STRICT LOOKAHEAD: no bias" in log
@@ -86,7 +89,8 @@ def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports
         tmp_path, replay_server, candle_datadir, altdata_cache, strategy):
     code, log, _ = run_strict_lookahead(
         tmp_path, replay_server.api_url, candle_datadir, altdata_cache,
-        "--strategy-path", str(REPO_ROOT / "tests/e2e/strategies"), "--strategy", strategy)
+        "--strategy-path", str(REPO_ROOT / "tests/e2e/strategies"), "--strategy", strategy,
+        "--freqaimodel", "LightGBMRegressor")
 
     assert code == 1, log[-3000:]
     assert "STRICT LOOKAHEAD: bias detected" in log
@@ -95,19 +99,23 @@ def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports
 #: FreqAI predicts no candle at a run's end (see tests/e2e/strict_lookahead.py), so
 #: recursive-analysis' last-row check always lists exactly its prediction columns.
 FREQAI_LAST_CANDLE_COLUMNS = {"&-s_close", "&-s_close_mean", "&-s_close_std", "do_predict"}
+#: ... and RegimeGatedMoE's extra prediction columns (freqai_models/RegimeGatedMoE.py).
+MOE_PREDICTION_COLUMN = re.compile(r"^(regime(_label|_prob_\d+)?|gate_weight_\d+|expert_pred_\d+|"
+                                   r"confidence)$")
 
 
-def test_recursive_analysis_when_run_on_alt_data_strategy_then_no_recursive_variance(
+def test_recursive_analysis_when_run_on_default_strategy_then_no_recursive_variance(
         tmp_path, replay_server, candle_datadir, altdata_cache):
     configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, LOOKAHEAD_WINDOW,
                           altdata_cache)
 
     result = run_freqtrade(["recursive-analysis", *configs, "--timerange", "20240301-20240320",
-                            "--startup-candle", "100", "200", "400"],
+                            "--startup-candle", "600", "800", "1000"],
                            tmp_path / "recursive.log", timeout=600)
 
     log = " ".join((tmp_path / "recursive.log").read_text().split())  # undo log line wrapping
     assert result.returncode == 0, log[-3000:]
     assert "No variance on indicator(s) found due to recursive formula." in log
     flagged = set(re.findall(r"found lookahead in indicator (\S+)", log))
-    assert flagged <= FREQAI_LAST_CANDLE_COLUMNS, flagged
+    assert {c for c in flagged if not MOE_PREDICTION_COLUMN.match(c)} <= FREQAI_LAST_CANDLE_COLUMNS, \
+        flagged

@@ -1,5 +1,6 @@
 """The kill switch in ``freqtrade trade --dry-run``: a global lock in /locks that survives a
-restart and is lifted only by the human reset command."""
+restart and is lifted only by the human reset command. The deployment stage is persisted the
+same way, and a demotion from the CLI reaches the running bot."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from freqtrade_client import FtRestClient
 
 from plugins.risk.account import PEAK_KEY
 from plugins.risk.journal import DecisionJournal
+from plugins.risk.stages import STORE_NAME, Stage, StageStore
 from tests.conftest import REPO_ROOT
 from tests.e2e.helpers import FREQTRADE, e2e_configs, free_port, wait_for
 
@@ -60,7 +63,8 @@ def test_kill_switch_when_drawdown_from_persisted_peak_then_lock_survives_restar
                           tmp_path / "data", {
         "strategy": "RiskScenario", "freqai": {"enabled": False}, "db_url": f"sqlite:///{db}",
         "exchange": {"pair_whitelist": ["BTC/USDT"]}, "internals": {"process_throttle_secs": 1},
-        "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}},
+        "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
+                     "stages": {"enabled": True, "initial": "canary"}},
         "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": api_port,
                        "verbosity": "error", "enable_openapi": False, "CORS_origins": [],
                        "jwt_secret_key": "risk-e2e-jwt-secret-at-least-32-characters"},
@@ -79,6 +83,15 @@ def test_kill_switch_when_drawdown_from_persisted_peak_then_lock_survives_restar
         wait_for("the REST API after restart", lambda: client.locks() is not None, 120, bot,
                  bot_log)
         assert len(kill_switch_locks(client)) == 1, "the kill switch survives the restart"
+        stages = StageStore(tmp_path / "user_data" / STORE_NAME)
+        assert stages.strategies() == ["RiskScenario"], "the stage record is persisted"
+        demoted = subprocess.run(
+            [sys.executable, "-m", "plugins.risk", "stage", "demote", "--user-data-dir",
+             str(tmp_path / "user_data"), "--strategy", "RiskScenario", "--to", "shadow"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert demoted.returncode == 0, demoted.stderr
+        wait_for("the bot to apply the demotion", lambda: _journaled_stage(tmp_path), 60, bot,
+                 bot_log)
 
         reset = subprocess.run(
             [sys.executable, "-m", "plugins.risk", "reset-killswitch", "--db-url",
@@ -97,6 +110,15 @@ def test_kill_switch_when_drawdown_from_persisted_peak_then_lock_survives_restar
         reasons = {(r.kind, r.reason) for r in journal.query()}
     assert ("breaker", "drawdown_kill_switch") in reasons
     assert ("reset", "drawdown_kill_switch") in reasons
+    history = StageStore(tmp_path / "user_data" / STORE_NAME).load(
+        "RiskScenario", Stage.ACTIVE, datetime.now(UTC)).history
+    assert [(c.from_stage, c.to_stage) for c in history] == [
+        (None, Stage.CANARY), (Stage.CANARY, Stage.SHADOW)], "one first start over two runs"
+
+
+def _journaled_stage(tmp_path: Path) -> bool:
+    with DecisionJournal(tmp_path / "dryrun.journal.sqlite") as journal:
+        return any(r.reason == "canary->shadow" for r in journal.query(kind="stage"))
 
 
 def _up(port: int) -> bool:

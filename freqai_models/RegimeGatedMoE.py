@@ -1,0 +1,157 @@
+"""RegimeGatedMoE: a regime-gated mixture of experts as a FreqAI regression model.
+
+Use it with ``--freqaimodel RegimeGatedMoE`` (``freqaimodel_path: freqai_models/``) and a
+strategy that adds the regime inputs as ``%-regime_<input>`` features in
+``feature_engineering_standard`` (``strategies/RegimeMoE.py`` does). Settings live under
+``ai_suite.regime`` (:class:`plugins.regime.gated.RegimeConfig`): detector (``rules`` /
+``hmm`` / ``jump``), gate (``soft`` / ``hard``), ``min_regime_samples``, expert kind
+(``lightgbm`` / ``xgboost`` / ``mlp``) and ``device`` (``cpu`` / ``cuda`` / ``auto``, CPU
+fallback with a warning).
+
+Training (``fit``): FreqAI filters, splits and scales the features and labels as for any
+regression model; the detector is fitted on the *raw* regime inputs of the training rows (FreqAI's
+feature pipeline inverted), then one expert per regime plus a global
+fallback expert are trained on the scaled features (:mod:`plugins.regime.mixture`).
+
+Prediction: besides the targets (e.g. ``&-s_close``), FreqAI hands the strategy these columns
+(``K`` = number of regimes, ``k = 0..K-1``, label 0 = calmest):
+
+- ``regime_label`` (float, ``k``) and ``regime`` (str, the regime's name, see
+  :mod:`plugins.regime.labels` and :mod:`plugins.regime.rules`);
+- ``regime_prob_<k>``: the detector's causal probability of regime ``k`` (0-1);
+- ``gate_weight_<k>``: the weight of expert ``k`` in the prediction (the probabilities with the
+  soft gate, one-hot with the hard gate);
+- ``expert_pred_<k>``: expert ``k``'s prediction of the first target, in the target's units;
+- ``confidence``: the largest gate weight (how sure the gate is), read by the risk layer's
+  confidence gate.
+
+The regime filter is causal: a backtest window is labelled in one pass from its first candle;
+live, the first call labels the whole dataframe and each later call (one new candle) continues
+from the state kept per pair, which restarts when the pair's model is retrained or reloaded.
+Persistence is FreqAI's own (``cloudpickle`` of :class:`plugins.regime.gated.RegimeGatedModel`),
+so a dry-run restart reuses trained models.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
+from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+
+from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.regime.config import RegimeConfig
+from plugins.regime.gated import RegimeGatedModel, regime_frame
+
+logger = logging.getLogger(__name__)
+
+
+class RegimeGatedMoE(BaseRegressionModel):
+    """Regime detector + per-regime experts + gate (see the module docstring)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.regime_config = _with_baseline_params(load_suite_config(self.config).regime,
+                                                   self.model_training_parameters)
+        self._states: dict[str, tuple[int, Any]] = {}
+
+    def fit(self, data_dictionary: dict, dk: FreqaiDataKitchen, **kwargs) -> RegimeGatedModel:
+        """Fit detector and experts on the training rows FreqAI kept (its split and scaling).
+
+        The detector reads the regime inputs unscaled: FreqAI's feature pipeline is inverted
+        on the training rows (exact for its scaler; approximate if PCA is enabled).
+        """
+        X = data_dictionary["train_features"]
+        model = RegimeGatedModel(self.regime_config)
+        model.fit(X, data_dictionary["train_labels"], regime_frame(_unscaled(dk, X)),
+                  sample_weight=data_dictionary["train_weights"])
+        self._states.pop(dk.pair, None)
+        return model
+
+    def predict(self, unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen,
+                **kwargs) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+        """Targets plus the regime columns of the module docstring, and ``do_predict``
+        (0 where FreqAI's outlier checks or the regime inputs' warm-up say so)."""
+        model: RegimeGatedModel = self.model
+        dk.find_features(unfiltered_df)
+        features, _ = dk.filter_features(unfiltered_df, dk.training_features_list,
+                                         training_filter=False)
+        features, outliers, _ = dk.feature_pipeline.transform(features, outlier_check=True)
+        regime_X = regime_frame(unfiltered_df).reset_index(drop=True)
+
+        first = kwargs.get("first", True)
+        key = id(model)
+        held = self._states.get(dk.pair)
+        state = held[1] if (not first and held is not None and held[0] == key) else None
+        out = model.predict(features.reset_index(drop=True), regime_X, state=state)
+        self._states[dk.pair] = (key, out.state)
+
+        pred_df, _, _ = dk.label_pipeline.inverse_transform(out.predictions)
+        extras = self._regime_columns(model, out, dk)
+        pred_df = pd.concat([pred_df.reset_index(drop=True), extras], axis=1)
+
+        dk.DI_values = (dk.feature_pipeline["di"].di_values if dk.feature_pipeline["di"]
+                        else np.zeros(outliers.shape[0]))
+        dk.do_predict = np.where(out.valid, outliers, 0).astype(np.int_)
+        return pred_df, dk.do_predict
+
+    @staticmethod
+    def _regime_columns(model: RegimeGatedModel, out, dk: FreqaiDataKitchen) -> pd.DataFrame:
+        """The documented regime columns, expert predictions in the first target's units."""
+        names = np.asarray(model.regime_names, dtype=object)
+        first_target = model.targets[0]
+        columns: dict[str, Any] = {
+            "regime_label": out.labels.astype("float64"),
+            "regime": pd.array(names[out.labels], dtype="str"),
+            "confidence": out.weights.max(axis=1),
+        }
+        for k in range(out.proba.shape[1]):
+            columns[f"regime_prob_{k}"] = out.proba[:, k]
+            columns[f"gate_weight_{k}"] = out.weights[:, k]
+        scaled = pd.DataFrame({first_target: out.expert_predictions[:, 0]})
+        for k in range(out.expert_predictions.shape[1]):
+            scaled[first_target] = out.expert_predictions[:, k]
+            labels = pd.DataFrame(0.0, index=scaled.index, columns=model.targets)
+            labels[first_target] = scaled[first_target]
+            unscaled, _, _ = dk.label_pipeline.inverse_transform(labels)
+            columns[f"expert_pred_{k}"] = unscaled[first_target].to_numpy()
+        return pd.DataFrame(columns)
+
+
+def _unscaled(dk: FreqaiDataKitchen, X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` (FreqAI's transformed ``train_features``) with the feature pipeline's steps
+    inverted one by one, same columns and index. Scalers invert exactly; the variance filter,
+    noise, SVM, DI and DBSCAN steps leave values unchanged. (datasieve's
+    ``Pipeline.inverse_transform`` insists on the pre-filter columns, hence the manual walk.)
+
+    Raises:
+        SuiteConfigError: FreqAI's PCA is enabled; the detector needs the original features.
+    """
+    values, columns = X.to_numpy(), list(X.columns)
+    for name, step in reversed(dk.feature_pipeline.steps):
+        if name == "pca":
+            raise SuiteConfigError(
+                "RegimeGatedMoE needs the regime inputs unprojected: set freqai.feature_parameters"
+                ".principal_component_analysis to false")
+        values, _, _, columns = step.inverse_transform(values, feature_list=columns)
+    return pd.DataFrame(np.asarray(values), index=X.index, columns=X.columns)
+
+
+#: LightGBM parameters that name a seed or device; ExpertConfig has its own fields for them.
+_NOT_EXPERT_PARAMS = {"seed", "random_seed", "random_state", "device", "device_type"}
+
+
+def _with_baseline_params(cfg: RegimeConfig, training_params: dict) -> RegimeConfig:
+    """With LightGBM experts and no ``ai_suite.regime.mixture.expert.params`` of its own, use
+    ``freqai.model_training_parameters`` (what the stock ``LightGBMRegressor`` baseline gets),
+    so the comparison with the baseline changes the model structure, not its settings."""
+    expert = cfg.mixture.expert
+    if expert.kind != "lightgbm" or expert.params or not training_params:
+        return cfg
+    params = {k: v for k, v in training_params.items() if k not in _NOT_EXPERT_PARAMS}
+    mixture = cfg.mixture.model_copy(update={"expert": expert.model_copy(update={"params": params})})
+    return cfg.model_copy(update={"mixture": mixture})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from freqtrade.misc import deep_merge_dicts
 
 from tests.conftest import REPO_ROOT, offline_overlay, write_json
 
@@ -28,8 +30,8 @@ def e2e_configs(tmp_path: Path, api_url: str, datadir: Path, extra: dict,
         (user_data / sub).mkdir(parents=True, exist_ok=True)
     overlay = write_json(tmp_path / "offline.json", offline_overlay(api_url))
     cache = {"ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}}} if altdata_cache else {}
-    test = write_json(tmp_path / "test.json", {
-        "user_data_dir": str(user_data), **cache, **extra})
+    test = write_json(tmp_path / "test.json", deep_merge_dicts(
+        copy.deepcopy(extra), {"user_data_dir": str(user_data), **cache}))
     args = ["-c", str(REPO_ROOT / "config" / "base.json"), "-c", str(overlay)]
     return [*args, "-c", str(test), "--datadir", str(datadir)]
 

@@ -51,6 +51,8 @@ LOOKAHEAD_WINDOW = {
     "freqai": {"identifier": "e2e-lookahead", "train_period_days": 10, "backtest_period_days": 5,
                "feature_parameters": {"include_corr_pairlist": ["BTC/USDT"]}},
     "max_open_trades": 1,
+    # 10 training days leave ~160 rows after FreqAI's split: let the detector fit on them.
+    "ai_suite": {"regime": {"detector": {"min_rows": 100}}},
 }
 
 

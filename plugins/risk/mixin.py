@@ -60,7 +60,7 @@ from plugins.risk.stages import (
     stake_factor,
     track_peak,
 )
-from plugins.risk.state import BreakerReason, RiskDecision, TradingState
+from plugins.risk.state import BreakerReason, BreakerTrip, RiskDecision, TradingState
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class RiskGuardMixin:
             setattr(self, name, getattr(self, f"_guard_{name}")(getattr(self, name)))
         self.risk_decision = RiskDecision(TradingState.ACTIVE, ())
         self.stage_record = None
+        self.suite_rpc = None
 
     # --- wrappers -------------------------------------------------------------------------
 
@@ -109,7 +110,15 @@ class RiskGuardMixin:
     def _guard_bot_loop_start(self, original):
         @wraps(original)
         def bot_loop_start(current_time: datetime, **kwargs) -> None:
-            self._risk_loop(current_time)
+            try:
+                self._risk_loop(current_time)
+            except Exception as err:  # noqa: BLE001 - Freqtrade only logs it; fail closed instead
+                logger.exception("Risk guard loop failed; no new entries until it succeeds")
+                trip = BreakerTrip(TradingState.REDUCING, BreakerReason.GUARD_ERROR,
+                                   f"{type(err).__name__}: {err}", None)
+                self.risk_decision = RiskDecision(TradingState.REDUCING, (trip,))
+            if self.suite_rpc is not None:
+                self.suite_rpc.poll()
             original(current_time=current_time, **kwargs)
         return bot_loop_start
 
@@ -217,6 +226,9 @@ class RiskGuardMixin:
                     f"The news blackout needs the FOMC/CPI calendar in {folder} ({err}). Run "
                     "`python -m plugins.altdata import-shared`, or set ai_suite.risk."
                     "blackout_before_min and blackout_after_min to 0 to disable it.") from err
+        if live:
+            from plugins.rpc import attach
+            self.suite_rpc = attach(self)
         logger.info("Risk guard active; journal %s", path)
 
     def _risk_journal_signals(self, pair: str, frame: pd.DataFrame, column: str) -> None:

@@ -32,6 +32,7 @@ class BreakerReason(StrEnum):
     LOSING_STREAK = "losing_streak"
     MAX_OPEN_POSITIONS = "max_open_positions"
     SIGNAL_ANOMALY = "signal_anomaly"
+    GUARD_ERROR = "guard_error"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,17 @@
 """Regime-gated mixture of experts: one regressor per market regime, blended by the detector.
 
 Training (:meth:`RegimeMixture.fit`): the detector is fitted on the training window and labels
-its rows causally; every regime with at least ``min_regime_samples`` training rows gets its
-own expert trained on its rows only, and one global expert is trained on all rows. Regimes
-with fewer rows use the global expert ("fallback regimes").
+its rows causally; one global expert is trained on all rows, and every regime with at least
+``min_regime_samples`` training rows gets its own expert. Regimes with fewer rows use the
+global expert ("fallback regimes"). Two kinds of regime experts (``experts``):
+
+* ``residual`` (default): regime ``k``'s expert is the global expert plus a small model of the
+  same kind fitted on the global expert's residuals over regime ``k``'s rows
+  (``expert_k(x) = global(x) + delta_k(x)``). The specialist starts from what all the data says
+  and only learns how its regime differs (shrinkage towards the global model, as in boosting from
+  an initial model), which suits regimes with a few hundred rows; and it is cheap: the global
+  prediction is computed once, each ``delta_k`` has ``residual_params`` (default 50 trees).
+* ``independent``: regime ``k``'s expert is trained from scratch on its rows only.
 
 Prediction (:meth:`RegimeMixture.predict`) for rows ``X`` with regime inputs ``regime_X``:
 
@@ -45,6 +53,10 @@ class MixtureConfig(BaseModel):
         min_regime_samples: a regime needs at least this many training rows for its own
             expert; below it, the global expert stands in.
         expert: the regressor every expert (per regime and global) is made of.
+        experts: ``residual`` (global expert + a small per-regime model of its residuals) or
+            ``independent`` (per-regime experts from scratch), see the module docstring.
+        residual_params: params of the residual models, over ``expert.params`` (``None`` =
+            50 trees / 15 epochs).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -52,6 +64,16 @@ class MixtureConfig(BaseModel):
     gate: Literal["soft", "hard"] = "soft"
     min_regime_samples: int = Field(default=200, ge=1)
     expert: ExpertConfig = Field(default_factory=ExpertConfig)
+    experts: Literal["residual", "independent"] = "residual"
+    residual_params: dict[str, Any] | None = None
+
+    def delta_config(self) -> ExpertConfig:
+        """The expert config of a residual model: ``expert.params`` updated with
+        ``residual_params`` (default: 50 trees for LightGBM/XGBoost, 15 epochs for the MLP)."""
+        extra = self.residual_params
+        if extra is None:
+            extra = {"max_epochs": 15} if self.expert.kind == "mlp" else {"n_estimators": 50}
+        return self.expert.model_copy(update={"params": {**self.expert.params, **extra}})
 
 
 @dataclass
@@ -118,8 +140,9 @@ class RegimeMixture:
         """Number of regimes ``K`` (the detector's)."""
         return int(self.detector.n_regimes)
 
-    def _fit_expert(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, key: str) -> Expert:
-        expert = make_expert(self.cfg.expert)  # imports the library: not part of the fit time
+    def _fit_expert(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, key: str,
+                    cfg: ExpertConfig | None = None) -> Expert:
+        expert = make_expert(cfg or self.cfg.expert)  # imports the library: not part of the fit time
         started = time.perf_counter()
         expert.fit(X, y, sample_weight=weight)
         self.fit_seconds[key] = time.perf_counter() - started
@@ -163,6 +186,10 @@ class RegimeMixture:
         self.regime_counts = np.bincount(labels, minlength=k_regimes).astype(np.int64)
         self.fit_seconds = {}
         self.global_expert = self._fit_expert(arr, target, weight, "global")
+        residual = self.cfg.experts == "residual"
+        if residual:
+            target = target - self.global_expert.predict(arr)  # what each regime adds
+        delta_cfg = self.cfg.delta_config() if residual else None
         self.experts = []
         fallback = []
         for k, name in enumerate(self.regime_names):
@@ -172,7 +199,8 @@ class RegimeMixture:
                 continue
             rows = labels == k
             self.experts.append(self._fit_expert(arr[rows], target[rows],
-                                                 None if weight is None else weight[rows], name))
+                                                 None if weight is None else weight[rows], name,
+                                                 delta_cfg))
         self.fallback_regimes = tuple(fallback)
         self.n_features = arr.shape[1]
         logger.info("regime mixture fitted: %d rows, %s experts (%s gate), rows per regime %s, "
@@ -211,8 +239,12 @@ class RegimeMixture:
             raise MixtureError(f"detector returned proba of shape {proba.shape}, expected {(n, k_regimes)}")
         global_pred = self.global_expert.predict(arr)
         expert_preds = np.empty((n, k_regimes), dtype=np.float64)
+        residual = self.cfg.experts == "residual"
         for k, expert in enumerate(self.experts):
-            expert_preds[:, k] = global_pred if expert is None else expert.predict(arr)
+            if expert is None:
+                expert_preds[:, k] = global_pred
+            else:
+                expert_preds[:, k] = expert.predict(arr) + (global_pred if residual else 0.0)
         labels = proba.argmax(axis=1).astype(np.int64)
         if self.cfg.gate == "soft":
             prediction = (proba * expert_preds).sum(axis=1)

@@ -60,15 +60,16 @@ def holdout_rows() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     return real_rows(TEST_ROWS, start=TRAIN_ROWS)
 
 
-def fitted(kind: str = "lightgbm", gate: str = "soft", min_regime_samples: int = 200) -> RegimeMixture:
+def fitted(kind: str = "lightgbm", gate: str = "soft", min_regime_samples: int = 200,
+           experts: str = "residual") -> RegimeMixture:
     """A mixture fitted on the training rows, cached per settings (tests must not mutate it)."""
-    return _fitted(kind, gate, min_regime_samples)
+    return _fitted(kind, gate, min_regime_samples, experts)
 
 
 @functools.cache
-def _fitted(kind: str, gate: str, min_regime_samples: int) -> RegimeMixture:
+def _fitted(kind: str, gate: str, min_regime_samples: int, experts: str) -> RegimeMixture:
     X, y, frame = train_rows()
-    cfg = MixtureConfig(gate=gate, min_regime_samples=min_regime_samples,
+    cfg = MixtureConfig(gate=gate, min_regime_samples=min_regime_samples, experts=experts,
                         expert=ExpertConfig(kind=kind, params=SMALL_PARAMS[kind]))
     return RegimeMixture(QuantileVolDetector(QUANTILES), cfg).fit(X, y, frame)
 
@@ -92,8 +93,10 @@ def test_soft_gate_when_predicting_then_proba_weighted_sum_of_expert_columns(kin
 
     check_output(out, TEST_ROWS, 3)
     np.testing.assert_allclose(out.prediction, (out.proba * out.expert_predictions).sum(axis=1))
-    for k in (0, 1):  # regimes with their own expert: column k is that expert, not the global one
-        np.testing.assert_array_equal(out.expert_predictions[:, k], mixture.experts[k].predict(X))
+    for k in (0, 1):  # regimes with their own expert: column k is the global expert plus the
+        # regime's residual model (the default ``experts="residual"``), not the global one alone
+        np.testing.assert_allclose(out.expert_predictions[:, k],
+                                   out.global_prediction + mixture.experts[k].predict(X))
         assert not np.allclose(out.expert_predictions[:, k], out.global_prediction)
     assert 0 < out.proba.max(axis=1).min() < 1  # genuinely soft somewhere near a bin edge
 
@@ -223,4 +226,15 @@ def test_mixture_config_when_invalid_then_rejected():
     with pytest.raises(ValidationError, match="gate"):
         MixtureConfig(gate="sometimes")
     with pytest.raises(ValidationError, match="extra"):
-        MixtureConfig(experts=ExpertConfig())
+        MixtureConfig(expert_kind="lightgbm")
+    with pytest.raises(ValidationError, match="experts"):
+        MixtureConfig(experts="shared")
+
+
+def test_independent_experts_when_chosen_then_each_column_is_its_own_expert():
+    mixture = fitted("lightgbm", experts="independent")
+    X, _, frame = holdout_rows()
+
+    out = mixture.predict(X, frame)
+
+    np.testing.assert_array_equal(out.expert_predictions[:, 0], mixture.experts[0].predict(X))

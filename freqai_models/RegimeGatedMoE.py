@@ -112,13 +112,14 @@ class RegimeGatedMoE(BaseRegressionModel):
         for k in range(out.proba.shape[1]):
             columns[f"regime_prob_{k}"] = out.proba[:, k]
             columns[f"gate_weight_{k}"] = out.weights[:, k]
-        scaled = pd.DataFrame({first_target: out.expert_predictions[:, 0]})
-        for k in range(out.expert_predictions.shape[1]):
-            scaled[first_target] = out.expert_predictions[:, k]
-            labels = pd.DataFrame(0.0, index=scaled.index, columns=model.targets)
-            labels[first_target] = scaled[first_target]
-            unscaled, _, _ = dk.label_pipeline.inverse_transform(labels)
-            columns[f"expert_pred_{k}"] = unscaled[first_target].to_numpy()
+        # All K expert columns through the label pipeline in one call: stack them as rows.
+        n, k_regimes = out.expert_predictions.shape
+        stacked = pd.DataFrame(0.0, index=range(n * k_regimes), columns=model.targets)
+        stacked[first_target] = out.expert_predictions.T.reshape(-1)
+        unscaled, _, _ = dk.label_pipeline.inverse_transform(stacked)
+        per_expert = unscaled[first_target].to_numpy().reshape(k_regimes, n)
+        for k in range(k_regimes):
+            columns[f"expert_pred_{k}"] = per_expert[k]
         return pd.DataFrame(columns)
 
 

@@ -131,9 +131,12 @@ class RegimeGatedModel:
         """
         if len(X) != len(regime_X):
             raise ValueError(f"X has {len(X)} rows but regime_X has {len(regime_X)}")
-        inputs = regime_X[list(REGIME_INPUTS)]
-        valid = inputs.notna().all(axis=1).to_numpy()
-        inputs = inputs.fillna(self.fill_values)
+        values = regime_X[list(REGIME_INPUTS)].to_numpy(dtype="float64", copy=True)
+        valid = np.isfinite(values).all(axis=1)
+        if not valid.all():
+            fill = self.fill_values[list(REGIME_INPUTS)].to_numpy()
+            values = np.where(np.isfinite(values), values, fill)
+        inputs = pd.DataFrame(values, columns=list(REGIME_INPUTS))
         features = X.to_numpy()
         predictions, first = {}, None
         for target, mixture in self.mixtures.items():

@@ -30,6 +30,7 @@ same probabilities as one call (to float rounding of the batched emission densit
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -166,18 +167,26 @@ class HmmDetector(RegimeDetector):
         return self._filter(self.scaler_(values), prev)
 
     def _filter(self, Z: np.ndarray, prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Forward filter over standardized rows ``Z`` from ``prev`` (``None``: stationary)."""
+        """Forward filter over standardized rows ``Z`` from ``prev`` (``None``: stationary).
+
+        The scaled forward recursion (Rabiner 1989, eq. 92): ``alpha_t ~ (alpha_{t-1} A) * b_t``,
+        normalised every step. Emissions are rescaled per row (``exp(log b - max log b)``, which
+        the normalisation cancels) and the K x K step runs on Python floats: for K <= 6 that is
+        an order of magnitude faster than per-row numpy calls, and this runs on every candle.
+        """
         prev = self.stationary_ if prev is None else prev
         log_b = self.log_emission(Z)
-        proba = np.empty_like(log_b)
-        log_a = self._log_transmat
-        with np.errstate(divide="ignore"):          # log(0) = -inf for a state ruled out
-            for t in range(len(log_b)):
-                # logsumexp over the previous state; the max is finite (log A is, and prev sums to 1)
-                m = np.log(prev)[:, None] + log_a
-                top = m.max(axis=0)
-                log_alpha = log_b[t] + top + np.log(np.exp(m - top).sum(axis=0))
-                alpha = np.exp(log_alpha - log_alpha.max())
-                prev = alpha / alpha.sum()
-                proba[t] = prev
-        return proba, prev.copy()
+        emit = np.exp(log_b - log_b.max(axis=1, keepdims=True)).tolist()
+        trans = np.exp(self._log_transmat).tolist()
+        k_range = range(self.n_regimes)
+        alpha = [float(p) for p in prev]
+        out = []
+        for b in emit:
+            step = [b[j] * sum(alpha[i] * trans[i][j] for i in k_range) for j in k_range]
+            total = sum(step)
+            if total <= 0.0 or not math.isfinite(total):  # every reachable state has ~0 density
+                step, total = list(b), sum(b)
+            alpha = [v / total for v in step]
+            out.append(alpha)
+        proba = np.asarray(out, dtype="float64").reshape(len(emit), self.n_regimes)
+        return proba, np.asarray(alpha, dtype="float64")

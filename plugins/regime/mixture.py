@@ -45,11 +45,11 @@ class MixtureError(ValueError):
     """Bad mixture input or use (misaligned rows, 2-D target, unfitted mixture)."""
 
 
-#: Residual models are small: a fifth of the default trees (smaller ones for LightGBM), so
-#: that a soft gate over three regimes costs well under 1.5x the global expert's inference.
+#: Residual models are small: a fifth of the default trees (smaller ones for LightGBM), on one
+#: thread (a few hundred rows: thread start-up costs more than it saves, in fit and predict).
 RESIDUAL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "lightgbm": {"n_estimators": 40, "num_leaves": 15},
-    "xgboost": {"n_estimators": 40, "max_depth": 4},
+    "lightgbm": {"n_estimators": 40, "num_leaves": 15, "n_jobs": 1},
+    "xgboost": {"n_estimators": 40, "max_depth": 4, "n_jobs": 1},
     "mlp": {"max_epochs": 15},
 }
 

@@ -1,4 +1,6 @@
-"""``freqtrade trade --dry-run`` on the replay exchange in replay mode, driven over REST."""
+"""``freqtrade trade --dry-run`` on the replay exchange in replay mode, driven over REST: the
+default config (RegimeMoE on RegimeGatedMoE) trains, predicts regimes, and after a restart
+reuses its saved models."""
 
 from __future__ import annotations
 
@@ -50,9 +52,11 @@ def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_
         configs = e2e_configs(tmp_path, api_url, tmp_path / "dryrun_data", {
             "db_url": f"sqlite:///{tmp_path / 'dryrun.sqlite'}",
             "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
-            "freqai": {"identifier": "e2e-dryrun", "train_period_days": 5},
+            "freqai": {"identifier": "e2e-dryrun", "train_period_days": 10},
             "internals": {"process_throttle_secs": 2},
-            "ai_suite": altdata_for_replay(altdata_cache, REPLAY_START),
+            "ai_suite": {**altdata_for_replay(altdata_cache, REPLAY_START),
+                         # 10 days leave ~170 training rows after FreqAI's split
+                         "regime": {"detector": {"min_rows": 100}}},
             "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1",
                            "listen_port": api_port, "verbosity": "error",
                            "enable_openapi": False, "CORS_origins": [],
@@ -60,9 +64,12 @@ def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_
         })
         env = dict(os.environ, FREQTRADE__API_SERVER__USERNAME=API_USER,
                    FREQTRADE__API_SERVER__PASSWORD=API_PASSWORD)
-        bot = subprocess.Popen([*FREQTRADE, "trade", "--dry-run", *configs],
-                               cwd=REPO_ROOT, env=env, stdout=bot_log.open("w"),
-                               stderr=subprocess.STDOUT)
+        def start_bot():
+            return subprocess.Popen([*FREQTRADE, "trade", "--dry-run", *configs],
+                                    cwd=REPO_ROOT, env=env, stdout=bot_log.open("a"),
+                                    stderr=subprocess.STDOUT)
+
+        bot = start_bot()
         client = FtRestClient(f"http://127.0.0.1:{api_port}", API_USER, API_PASSWORD)
 
         wait_for("the REST API", lambda: (client.ping() or {}).get("status") == "pong", 120,
@@ -81,8 +88,23 @@ def test_dry_run_when_replaying_real_candles_then_bot_processes_candles_answers_
         unauthorized = requests.get(f"http://127.0.0.1:{api_port}/api/v1/status", timeout=5)
         assert unauthorized.status_code == 401
 
+        regimes = wait_for("regime columns from RegimeGatedMoE",
+                           lambda: _analysed_candles(client, "regime"), 120, bot, bot_log)
+        assert {"regime_label", "regime_prob_0", "gate_weight_0", "expert_pred_0",
+                "confidence"} <= set(regimes["columns"])
+
         bot.send_signal(signal.SIGTERM)
         # freqtrade turns SIGTERM into KeyboardInterrupt, cleans up, and exits with 130.
+        assert bot.wait(timeout=90) == 130, bot_log.read_text()[-3000:]
+        trainings = bot_log.read_text().count("Starting training")
+
+        bot = start_bot()
+        wait_for("predictions after the restart", lambda: _analysed_candles(client, "regime"),
+                 180, bot, bot_log)
+        log = bot_log.read_text()
+        assert log.count("Found model at") >= 2, "the restart loads both pairs' saved models"
+        assert log.count("Starting training") == trainings, "and trains nothing new"
+        bot.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=90) == 130, bot_log.read_text()[-3000:]
     finally:
         for proc in (bot, exchange):
@@ -104,9 +126,15 @@ def _pings(api_url: str) -> bool:
         return False
 
 
-def _analysed_candles(client: FtRestClient) -> dict | None:
-    """The analysed BTC/USDT candles, once the strategy (and FreqAI) has processed them."""
-    candles = client.pair_candles("BTC/USDT", "1h", limit=5)
-    if not candles or not candles.get("data") or "do_predict" not in candles["columns"]:
+def _analysed_candles(client: FtRestClient, column: str = "do_predict") -> dict | None:
+    """The analysed BTC/USDT candles, once the strategy (and FreqAI) has produced ``column``
+    with a value on the last candle."""
+    try:
+        candles = client.pair_candles("BTC/USDT", "1h", limit=5)
+    except requests.ConnectionError:
+        return None
+    if not candles or not candles.get("data") or column not in candles["columns"]:
+        return None
+    if candles["data"][-1][candles["columns"].index(column)] in (None, ""):
         return None
     return candles

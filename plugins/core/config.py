@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
+from plugins.llm.config import LlmConfig
 from plugins.regime.config import RegimeConfig
 from plugins.risk.config import RiskConfig, StageConfig
 
@@ -31,6 +32,7 @@ class SuiteConfig(BaseModel):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     stages: StageConfig = Field(default_factory=StageConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

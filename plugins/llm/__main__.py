@@ -1,0 +1,322 @@
+"""CLI of the LLM hooks.
+
+    python -m plugins.llm brief   [--pair BTC/USDT] [--at ISO] [--out FILE]
+    python -m plugins.llm ideas   --thesis FILE [--news FILE] [--pair ..] [--at ..]
+    python -m plugins.llm structure "DESCRIPTION" | --file FILE [--trees-dir strategies/trees]
+                                  [--compiled-dir strategies/compiled | --no-compile]
+    python -m plugins.llm council [--pair ..] (--at ISO | --from ISO --to ISO --every 1d)
+                                  [--verdicts CSV] [--journal SQLITE] [--replay-only]
+    python -m plugins.llm review  (--backtest DIR|FILE | --db-url URL) --tree FILE [--journal FILE]
+                                  [--since ISO] [--until ISO] [--starting-balance X] [--notes FILE]
+                                  [--no-llm]
+    python -m plugins.llm approve REVIEW_ID [--trees-dir strategies/trees]
+                                  [--compiled-dir strategies/compiled | --no-compile]
+    python -m plugins.llm budget  [--last N]
+
+Common options: ``--config FILE`` (a Freqtrade config whose ``ai_suite.llm`` / ``ai_suite.altdata``
+are used), ``--model``, ``--cassette-mode auto|replay|record|off``, ``--cassette-dir``,
+``--base-url``, ``--output-dir``, ``--datadir`` (``user_data/data/binance``).
+
+Exit status: 0 done (an abstention is a result, printed as ``ABSTAIN``); 1 bad input or data
+(message on stderr); 2 the LLM is unavailable (no ``ANTHROPIC_API_KEY`` and no cassette) or the
+budget refused the call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from plugins.core.errors import DataNotFoundError
+from plugins.llm.config import LlmConfig
+from plugins.llm.errors import BudgetExceededError, LlmOutputError, LlmUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="Freqtrade config with an ai_suite section")
+    parser.add_argument("--model")
+    parser.add_argument("--cassette-mode", choices=("auto", "replay", "record", "off"))
+    parser.add_argument("--cassette-dir", type=Path)
+    parser.add_argument("--base-url", help="Messages API base URL (a local server for recording)")
+    parser.add_argument("--output-dir", type=Path)
+    parser.add_argument("--ledger", type=Path, help="call ledger (SQLite)")
+
+
+def _briefing_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pair", default="BTC/USDT")
+    parser.add_argument("--at", help="ISO time (UTC); default: close of the newest 1h candle")
+    parser.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"))
+    parser.add_argument("--altdata-dir", type=Path, help="alt-data cache (default from config)")
+    parser.add_argument("--timeframes", default="1h,4h,1d", help="RSI timeframes")
+    parser.add_argument("--detector", default="rules", choices=("rules", "hmm", "jump"))
+    parser.add_argument("--news", type=Path, help="file of headlines, one a line (untrusted text)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plugins.llm", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    brief = sub.add_parser("brief", help="deterministic market briefing (no LLM)")
+    _briefing_args(brief)
+    brief.add_argument("--out", type=Path, help="also write the markdown here")
+    ideas = sub.add_parser("ideas", help="briefing + thesis -> 1-3 trade ideas")
+    _briefing_args(ideas)
+    ideas.add_argument("--thesis", type=Path, required=True)
+    structure = sub.add_parser("structure", help="description -> validated strategy tree file")
+    structure.add_argument("description", nargs="?")
+    structure.add_argument("--file", type=Path, help="read the description from a file")
+    structure.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"))
+    structure.add_argument("--compiled-dir", type=Path, default=Path("strategies/compiled"),
+                           help="compiled strategies (backtrader ones in its backtrader/)")
+    structure.add_argument("--no-compile", action="store_true")
+    council = sub.add_parser("council", help="analysts + judge -> verdict (journal, CSV)")
+    _briefing_args(council)
+    council.add_argument("--from", dest="start", help="first time of a range (ISO)")
+    council.add_argument("--to", dest="end", help="last time of a range (ISO)")
+    council.add_argument("--every", default="1d", help="range step (pandas offset: 1h, 4h, 1d)")
+    council.add_argument("--verdicts", type=Path,
+                         help="verdict CSV (default <output-dir>/council/verdicts.csv)")
+    council.add_argument("--journal", type=Path, help="decision journal (default ai_suite.llm.journal_path)")
+    council.add_argument("--replay-only", action="store_true",
+                         help="cassettes only (reproducible backtest input); a miss is an error")
+    review = sub.add_parser("review", help="trade statistics + narrative + tree proposal")
+    review.add_argument("--backtest", type=Path, help="backtest result file or folder")
+    review.add_argument("--db-url", help="trades database, e.g. sqlite:///tradesv3.dryrun.sqlite")
+    review.add_argument("--strategy")
+    review.add_argument("--journal", type=Path, help="decision journal (default: next to the trades)")
+    review.add_argument("--tree", type=Path, required=True, help="the strategy tree under review")
+    review.add_argument("--since")
+    review.add_argument("--until")
+    review.add_argument("--starting-balance", type=float)
+    review.add_argument("--notes", type=Path, help="owner's notes for the reviewer (untrusted text)")
+    review.add_argument("--no-llm", action="store_true", help="figures only")
+    approve = sub.add_parser("approve", help="write a review's proposal as a new tree version")
+    approve.add_argument("review_id")
+    approve.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"))
+    approve.add_argument("--compiled-dir", type=Path, default=Path("strategies/compiled"),
+                         help="compiled strategies (backtrader ones in its backtrader/)")
+    approve.add_argument("--no-compile", action="store_true")
+    budget = sub.add_parser("budget", help="spend today / this month and the latest calls")
+    budget.add_argument("--last", type=int, default=10)
+    for p in (brief, ideas, structure, council, review, approve, budget):
+        _common(p)
+    return parser
+
+
+def _suite(args: argparse.Namespace):
+    from plugins.core.config import load_suite_config
+
+    data = json.loads(args.config.read_text()) if args.config else {}
+    return load_suite_config(data)
+
+
+def _llm_config(args: argparse.Namespace) -> LlmConfig:
+    base = _suite(args).llm
+    updates = {"model": args.model, "cassette_mode": args.cassette_mode, "cassette_dir": args.cassette_dir,
+               "base_url": args.base_url, "output_dir": args.output_dir, "ledger_path": args.ledger}
+    if getattr(args, "replay_only", False):
+        updates["cassette_mode"] = "replay"
+    updates = {k: v for k, v in updates.items() if v is not None}
+    return LlmConfig.model_validate({**base.model_dump(), **updates})
+
+
+def _client(config: LlmConfig):
+    from plugins.llm.client import AnthropicLlm
+
+    return AnthropicLlm(config)
+
+
+def _read(path: Path | None) -> str:
+    return path.read_text(encoding="utf-8") if path else ""
+
+
+def _briefing(args: argparse.Namespace):
+    from plugins.llm.briefing import build_briefing, last_closed_time, utc_time
+
+    cache = args.altdata_dir or _suite(args).altdata.cache_dir
+    at = utc_time(args.at) if args.at else last_closed_time(args.datadir, args.pair)
+    news = tuple(line.strip() for line in _read(args.news).splitlines() if line.strip())
+    return build_briefing(args.datadir, cache, args.pair, at, tuple(args.timeframes.split(",")),
+                          args.detector, news)
+
+
+def _brief(args: argparse.Namespace) -> int:
+    from plugins.core.atomic import atomic_write
+    from plugins.llm.briefing import render_markdown
+
+    text = render_markdown(_briefing(args))
+    print(text, end="")
+    if args.out:
+        atomic_write(args.out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return 0
+
+
+def _ideas(args: argparse.Namespace) -> int:
+    from plugins.llm.ideas import generate_ideas, write_ideas
+
+    config = _llm_config(args)
+    briefing = _briefing(args)
+    thesis = _read(args.thesis)
+    result = generate_ideas(_client(config), briefing, thesis)
+    digest = hashlib.sha256((briefing.model_dump_json() + thesis).encode()).hexdigest()[:8]
+    json_path, md_path = write_ideas(result, config.output_dir, f"{briefing.at:%Y%m%d-%H%M}-{digest}")
+    if result.status == "abstain":
+        print(f"ABSTAIN: no ideas: {result.reason}")
+    for idea in result.ideas:
+        print(f"- {idea.direction} {idea.pair} entry {idea.entry_zone.low:g}-{idea.entry_zone.high:g} "
+              f"stop {idea.stop_loss:g} targets {', '.join(f'{t:g}' for t in idea.targets)} "
+              f"(conviction {idea.conviction:.2f})")
+    print(f"Written: {md_path} and {json_path}")
+    return 0
+
+
+def _structure(args: argparse.Namespace) -> int:
+    from plugins.llm.structure import structure_tree
+    from plugins.llm.treefiles import compile_engines, write_draft
+
+    description = _read(args.file) if args.file else (args.description or "")
+    if not description.strip():
+        print("structure: give a DESCRIPTION or --file FILE", file=sys.stderr)
+        return 1
+    config = _llm_config(args)
+    result = structure_tree(_client(config), description)
+    path = write_draft(result.tree, args.trees_dir)
+    from plugins.strategy_tree.io import load_tree
+
+    tree = load_tree(path)
+    _, status = compile_engines(tree, None if args.no_compile else args.compiled_dir)
+    print(f"Tree {tree.name} written for review: {path} (after {len(result.problems)} rejected "
+          f"attempt(s)); {status}")
+    return 0
+
+
+def _council(args: argparse.Namespace) -> int:
+    from plugins.llm.briefing import utc_time
+    from plugins.llm.council import journal_verdict, record_verdicts, run_council, run_council_range
+    from plugins.risk.journal import DecisionJournal
+
+    config = _llm_config(args)
+    client = _client(config)
+    if args.start or args.end:
+        if not (args.start and args.end):
+            print("council: give both --from and --to", file=sys.stderr)
+            return 1
+        cache = args.altdata_dir or _suite(args).altdata.cache_dir
+        verdicts = run_council_range(client, args.datadir, cache, args.pair, utc_time(args.start),
+                                     utc_time(args.end), pd.Timedelta(args.every).to_pytimedelta())
+    else:
+        verdicts = [run_council(client, _briefing(args))]
+    with DecisionJournal(args.journal or config.journal_path) as journal:
+        for v in verdicts:
+            journal_verdict(journal, v)
+    path = record_verdicts(args.verdicts or config.output_dir / "council" / "verdicts.csv", verdicts)
+    for v in verdicts:
+        dissent = "; ".join(f"{d.role}: {d.view}" for d in v.dissent) or "none"
+        label = "ABSTAIN" if v.decision == "abstain" else v.decision
+        print(f"{v.at:%Y-%m-%d %H:%M} {v.pair}: {label} confidence {v.confidence:.2f} "
+              f"{v.reason or v.summary} (dissent: {dissent}; ${v.cost_usd:.4f})")
+    print(f"Verdicts: {path}; journal: {args.journal or config.journal_path}")
+    return 0
+
+
+def _default_journal(args: argparse.Namespace) -> Path:
+    if args.journal:
+        return args.journal
+    if args.backtest:
+        folder = args.backtest if args.backtest.is_dir() else args.backtest.parent
+        return folder / "journal.backtest.sqlite"
+    from plugins.risk.journal import journal_path
+
+    return journal_path({"runmode": "dry_run", "user_data_dir": "user_data", "db_url": args.db_url})
+
+
+def _review(args: argparse.Namespace) -> int:
+    from plugins.llm.briefing import utc_time
+    from plugins.llm.review import run_review
+    from plugins.llm.review_stats import compute_stats, load_trades
+    from plugins.risk.journal import DecisionJournal
+
+    config = _llm_config(args)
+    trades, strategy, balance = load_trades(args.backtest, args.db_url, args.strategy)
+    journal_file = _default_journal(args)
+    if not journal_file.is_file():
+        raise DataNotFoundError(f"No decision journal at {journal_file}; pass --journal FILE")
+    with DecisionJournal(journal_file) as journal:
+        rows = journal.query()
+    since = utc_time(args.since) if args.since else None
+    until = utc_time(args.until) if args.until else None
+    stats = compute_stats(trades, rows, strategy, args.starting_balance or balance, since, until)
+    client = None if args.no_llm else _client(config)
+    out = run_review(client, stats, trades, args.tree, config.output_dir, _read(args.notes))
+    status = "no narrative" if out.narrative is None else f"{len(out.applied)} change(s) proposed"
+    print(f"Review {out.review_id}: {out.markdown} ({status}, {len(out.rejected)} rejected)")
+    if out.proposal:
+        print(f"Approve with: python -m plugins.llm approve {out.review_id}")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from plugins.llm.review import approve
+
+    config = _llm_config(args)
+    result = approve(args.review_id, config.output_dir, args.trees_dir,
+                     None if args.no_compile else args.compiled_dir)
+    print(f"Approved: {result.tree_path}; {result.compile_status}")
+    return 0
+
+
+def _budget(args: argparse.Namespace) -> int:
+    from plugins.llm.ledger import Budget, Ledger
+
+    config = _llm_config(args)
+    ledger = Ledger(config.ledger_path)
+    today, month = Budget(ledger, config.daily_budget_usd, config.monthly_budget_usd).spent()
+    print(f"Billed today (UTC) ${today:.4f} of ${config.daily_budget_usd:.2f}; this month "
+          f"${month:.4f} of ${config.monthly_budget_usd:.2f}")
+    for c in ledger.calls(args.last):
+        u = c.usage
+        print(f"{c.ts:%Y-%m-%d %H:%M:%S} {c.hook:<18} {c.prompt_hash[:12]} {c.model} {c.source:<8} "
+              f"{c.outcome:<22} in={u.input_tokens} out={u.output_tokens} "
+              f"cache_w={u.cache_creation_input_tokens} cache_r={u.cache_read_input_tokens} "
+              f"${c.cost_usd:.5f} billed ${c.billed_usd:.5f}")
+    ledger.close()
+    return 0
+
+
+HANDLERS = {"brief": _brief, "ideas": _ideas, "structure": _structure, "council": _council,
+            "review": _review, "approve": _approve, "budget": _budget}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    from plugins.core.config import SuiteConfigError
+    from plugins.llm.review import ReviewError
+    from plugins.strategy_tree.errors import TreeValidationError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return HANDLERS[args.command](args)
+    except (LlmUnavailableError, BudgetExceededError) as err:
+        print(f"{args.command}: {err}", file=sys.stderr)
+        return 2
+    except LlmOutputError as err:
+        print(f"{args.command}: {err}", file=sys.stderr)
+        for n, problem in enumerate(err.problems, 1):
+            print(f"  attempt {n}: {problem}", file=sys.stderr)
+        return 1
+    except (DataNotFoundError, TreeValidationError, ReviewError, SuiteConfigError, FileExistsError,
+            OSError, ValueError) as err:
+        print(f"{args.command}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

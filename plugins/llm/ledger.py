@@ -1,0 +1,208 @@
+"""The call ledger and the budget: every LLM call stored; spending capped per UTC day and month.
+
+One SQLite row per call (``calls``): when, which hook, the prompt hash, the model, the token
+counts (uncached input, output, cache creation, cache read), the list-price cost (USD) and the
+*billed* cost - the same for a call that reached the API, 0 for an answer replayed from a
+cassette. The budget sums billed cost since 00:00 UTC of the day and of the month.
+
+Before a live call the budget *reserves* the call's worst-case cost (``estimate_cost``); the
+call is refused (``BudgetExceededError``) when spent + reserved + that estimate would exceed a
+cap, so parallel council calls cannot overshoot together. The reservation is released when the
+call returns and its real cost is written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plugins.llm.config import ModelPrice
+from plugins.llm.errors import BudgetExceededError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, hook TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL, outcome TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cache_creation_input_tokens INTEGER NOT NULL, cache_read_input_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL, billed_usd REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts);
+"""
+_COLUMNS = ("ts, hook, prompt_hash, model, source, outcome, input_tokens, output_tokens, "
+            "cache_creation_input_tokens, cache_read_input_tokens, cost_usd, billed_usd")
+
+
+class TokenUsage(BaseModel):
+    """Token counts of one answer (the Messages API ``usage`` object).
+
+    Attributes:
+        input_tokens: uncached input tokens.
+        output_tokens: output tokens.
+        cache_creation_input_tokens: input tokens written to the prompt cache.
+        cache_read_input_tokens: input tokens read from the prompt cache.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    cache_creation_input_tokens: int = Field(default=0, ge=0)
+    cache_read_input_tokens: int = Field(default=0, ge=0)
+
+    @classmethod
+    def from_api(cls, usage: dict | None) -> TokenUsage:
+        """From a response's ``usage`` (absent or null cache fields count as 0)."""
+        usage = usage or {}
+        return cls(**{k: int(usage.get(k) or 0) for k in cls.model_fields})
+
+
+def cost_usd(usage: TokenUsage, price: ModelPrice, cache_ttl: str = "5m") -> float:
+    """List-price cost of ``usage`` in USD (cache writes at the ``cache_ttl`` rate)."""
+    write = price.cache_write_1h_per_mtok if cache_ttl == "1h" else price.cache_write_per_mtok
+    return (usage.input_tokens * price.input_per_mtok + usage.output_tokens * price.output_per_mtok
+            + usage.cache_creation_input_tokens * write
+            + usage.cache_read_input_tokens * price.cache_read_per_mtok) / 1e6
+
+
+def estimate_cost(request_chars: int, max_tokens: int, price: ModelPrice) -> float:
+    """Worst-case cost (USD) of a call before it is sent: every request character counted as a
+    token (real tokens average ~4 characters, so this over-counts) at the dearest input rate,
+    plus ``max_tokens`` output tokens."""
+    dearest_input = max(price.input_per_mtok, price.cache_write_per_mtok, price.cache_write_1h_per_mtok)
+    return (request_chars * dearest_input + max_tokens * price.output_per_mtok) / 1e6
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One ledger row. ``source``: ``api`` or ``cassette``; ``outcome``: the answer's
+    ``stop_reason`` (``end_turn``, ``tool_use``, ``refusal``, ``max_tokens`` ...) or
+    ``error:<ExceptionType>`` for a call that failed; ``cost_usd``: at list price;
+    ``billed_usd``: what was paid (0 for cassette replays and failed calls)."""
+
+    ts: datetime
+    hook: str
+    prompt_hash: str
+    model: str
+    source: str
+    outcome: str
+    usage: TokenUsage
+    cost_usd: float
+    billed_usd: float
+
+
+class Ledger:
+    """SQLite ledger of LLM calls (see the module docstring); safe to share between threads.
+
+    Args:
+        path: the SQLite file (created with its folders).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable up to the last checkpoint
+        self._conn.executescript(_SCHEMA)
+
+    def record(self, rec: CallRecord) -> None:
+        """Append one call."""
+        u = rec.usage
+        with self._lock:
+            self._conn.execute(f"INSERT INTO calls ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
+                rec.ts.astimezone(UTC).isoformat(timespec="microseconds"), rec.hook, rec.prompt_hash,
+                rec.model, rec.source, rec.outcome, u.input_tokens, u.output_tokens,
+                u.cache_creation_input_tokens, u.cache_read_input_tokens, rec.cost_usd, rec.billed_usd))
+
+    def billed_since(self, since: datetime) -> float:
+        """Billed USD of calls at or after ``since`` (tz-aware)."""
+        with self._lock:
+            (total,) = self._conn.execute(
+                "SELECT COALESCE(SUM(billed_usd), 0) FROM calls WHERE ts >= ?",
+                (since.astimezone(UTC).isoformat(timespec="microseconds"),)).fetchone()
+        return float(total)
+
+    def calls(self, limit: int | None = None) -> list[CallRecord]:
+        """Calls, oldest first (the newest ``limit`` when given)."""
+        sql = f"SELECT {_COLUMNS} FROM calls ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+        with self._lock:
+            rows = self._conn.execute(sql, (limit,) if limit else ()).fetchall()
+        out = []
+        for r in reversed(rows):
+            usage = TokenUsage(input_tokens=r[6], output_tokens=r[7], cache_creation_input_tokens=r[8],
+                               cache_read_input_tokens=r[9])
+            out.append(CallRecord(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], usage,
+                                  r[10], r[11]))
+        return out
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def day_start(now: datetime) -> datetime:
+    """00:00 UTC of ``now``'s UTC day."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_start(now: datetime) -> datetime:
+    """00:00 UTC of the first day of ``now``'s UTC month."""
+    return day_start(now).replace(day=1)
+
+
+class Budget:
+    """Per-day and per-month USD caps over the ledger's billed cost.
+
+    Args:
+        ledger: where spending is read.
+        daily_usd / monthly_usd: the caps (0 refuses every live call).
+        clock: the current time (tz-aware); injected so tests control the day.
+    """
+
+    def __init__(self, ledger: Ledger, daily_usd: float, monthly_usd: float,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.ledger = ledger
+        self.daily_usd = daily_usd
+        self.monthly_usd = monthly_usd
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._reserved = 0.0
+
+    def spent(self) -> tuple[float, float]:
+        """Billed USD (today, this month), UTC."""
+        now = self.clock()
+        return self.ledger.billed_since(day_start(now)), self.ledger.billed_since(month_start(now))
+
+    @contextmanager
+    def reserve(self, estimate_usd: float, what: str) -> Iterator[None]:
+        """Hold ``estimate_usd`` against both caps while the block runs.
+
+        Raises:
+            BudgetExceededError: spent + reserved + estimate exceeds a cap; nothing is held.
+        """
+        with self._lock:
+            today, month = self.spent()
+            for label, spent, cap, fix in (
+                    ("daily", today, self.daily_usd, "raise ai_suite.llm.daily_budget_usd or wait "
+                                                     "for 00:00 UTC"),
+                    ("monthly", month, self.monthly_usd, "raise ai_suite.llm.monthly_budget_usd or "
+                                                         "wait for the next month")):
+                if spent + self._reserved + estimate_usd > cap:
+                    raise BudgetExceededError(
+                        f"LLM budget: {what} refused: the {label} cap of ${cap:.2f} would be exceeded "
+                        f"(billed ${spent:.4f}, in flight ${self._reserved:.4f}, this call up to "
+                        f"${estimate_usd:.4f}); {fix}. `python -m plugins.llm budget` shows the spend.")
+            self._reserved += estimate_usd
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved = max(0.0, self._reserved - estimate_usd)

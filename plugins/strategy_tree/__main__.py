@@ -9,8 +9,9 @@
         One line per rule change (``~`` changed, ``-`` removed, ``+`` added), or
         ``No rule changes.``
     python -m plugins.strategy_tree compile TREE --engine freqtrade|backtrader --out DIR
-        Generate engine code (compilers: ``plugins.strategy_tree.compilers.<engine>``, a
-        ``compile_tree(tree, out_dir) -> list[Path]`` function; not implemented yet).
+        Generate engine code (``plugins.strategy_tree.compilers.<engine>.compile_tree(tree,
+        out_dir) -> list[Path]``); prints the files written. ``make trees`` compiles the
+        shipped trees into ``strategies/compiled/``.
     python -m plugins.strategy_tree schema [--out FILE]
         The JSON Schema of tree documents.
 
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=Path, metavar="OLD")
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.set_defaults(handler=_diff)
-    compile_cmd = sub.add_parser("compile", help="generate engine code (not implemented yet)")
+    compile_cmd = sub.add_parser("compile", help="generate engine code (Freqtrade / backtrader)")
     compile_cmd.add_argument("tree", type=Path, metavar="TREE")
     compile_cmd.add_argument("--engine", choices=ENGINES, required=True)
     compile_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")

@@ -1,0 +1,97 @@
+"""Benchmark: backtest wall time of a compiled strategy tree vs a hand-written equivalent.
+
+Runs the real ``freqtrade backtesting`` on the same candles, in the same run, against a
+replay exchange started here: ``CryptoRegimeTrendV1`` (compiled from
+``strategies/trees/crypto_regime_trend_v1.yaml`` into ``strategies/compiled/`` by ``make
+trees``) and ``TrendHandwritten`` (the same rules written by hand,
+``bench/strategies/TrendHandwritten.py``). Both load the same startup candles; each is run
+``--repeat`` times and its fastest run counts. Prints both wall times, their trade counts and
+the ratio (target <= 1.2x).
+
+    python bench/compiled_vs_handwritten.py [--datadir DIR] [--altdata-cache DIR]
+        [--pairs BTC/USDT ETH/USDT] [--timerange 20240101-20240401] [--repeat 2]
+
+The compiled strategy trades only its tree's assets (BTC/USDT, ETH/USDT); the data dir needs
+their 1h candles (and 4h / 1d for the hand-written one), the alt-data cache Fear & Greed,
+Coin Metrics and the calendar (``make data`` fills both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from adapters.replay_exchange import ReplayExchangeConfig, serving
+
+REPO = Path(__file__).resolve().parents[1]
+COMPILED = ("CryptoRegimeTrendV1", REPO / "strategies" / "compiled")
+HANDWRITTEN = ("TrendHandwritten", REPO / "bench" / "strategies")
+#: The risk layer's breakers and gates off: both strategies take every trade their rules make.
+QUIET = {"max_daily_loss_frac": 0.5, "max_weekly_loss_frac": 0.5, "max_drawdown_frac": 0.5,
+         "max_consecutive_losses": 1000, "cooldown_after_win_min": 0,
+         "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0,
+         "gates": {"enabled": False}}
+
+
+def _run(strategy: str, path: Path, configs: list[str], timerange: str, datadir: Path,
+         userdir: Path) -> tuple[float, int]:
+    """One backtest; returns (wall seconds, trades)."""
+    results = userdir / "backtest_results"
+    cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "--strategy", strategy,
+           "--strategy-path", str(path), "--timerange", timerange, "--datadir", str(datadir),
+           "--cache", "none", "--export", "trades", "--backtest-directory", str(results)]
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    output = result.stdout + result.stderr
+    if result.returncode != 0 or "STRATEGY SUMMARY" not in output:
+        raise SystemExit(f"{strategy} backtest failed:\n{output[-3000:]}")
+    from freqtrade.data.btanalysis import load_backtest_data
+
+    return elapsed, len(load_backtest_data(results, strategy=strategy))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datadir", type=Path, default=REPO / "user_data/data/binance")
+    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata")
+    parser.add_argument("--pairs", nargs="+", default=["BTC/USDT", "ETH/USDT"])
+    parser.add_argument("--timerange", default="20240101-20240401")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per strategy; the fastest counts")
+    args = parser.parse_args()
+
+    timings: dict[str, list[float]] = {}
+    trades: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+        userdir = Path(tmp) / "user_data"
+        for sub in ("models", "backtest_results", "logs"):
+            (userdir / sub).mkdir(parents=True)
+        offline = json.loads((REPO / "config/offline.json").read_text())
+        for key in ("ccxt_config", "ccxt_async_config"):
+            offline["exchange"][key]["urls"]["api"] = dict.fromkeys(
+                ("public", "private", "sapi"), server.api_url)
+        overlay = {**offline, "user_data_dir": str(userdir), "freqai": {"enabled": False},
+                   "exchange": {**offline["exchange"], "pair_whitelist": args.pairs},
+                   "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}, "risk": QUIET}}
+        (userdir / "bench.json").write_text(json.dumps(overlay))
+        configs = ["-c", str(REPO / "config/base.json"), "-c", str(userdir / "bench.json")]
+        for _ in range(max(1, args.repeat)):  # interleaved, so drift hits both alike
+            for strategy, path in (COMPILED, HANDWRITTEN):
+                elapsed, count = _run(strategy, path, configs, args.timerange, args.datadir, userdir)
+                timings.setdefault(strategy, []).append(elapsed)
+                trades[strategy] = count
+    compiled, handwritten = min(timings[COMPILED[0]]), min(timings[HANDWRITTEN[0]])
+    print(f"backtest {args.timerange} {' '.join(args.pairs)} (fastest of {args.repeat})")
+    print(f"  {COMPILED[0]} (compiled tree):  {compiled:7.1f} s, {trades[COMPILED[0]]} trades")
+    print(f"  {HANDWRITTEN[0]} (hand-written): {handwritten:7.1f} s, {trades[HANDWRITTEN[0]]} trades")
+    print(f"  ratio compiled/hand-written: {compiled / handwritten:.2f}x (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ from plugins.core.errors import SuiteError
 from plugins.llm.config import LlmConfig
 from plugins.regime.config import RegimeConfig
 from plugins.risk.config import RiskConfig, StageConfig
+from plugins.strategy_tree.config import StrategyTreeConfig
 
 
 class SuiteConfigError(SuiteError):
@@ -33,6 +34,7 @@ class SuiteConfig(BaseModel):
     stages: StageConfig = Field(default_factory=StageConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
+    strategy_tree: StrategyTreeConfig = Field(default_factory=StrategyTreeConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

@@ -40,8 +40,8 @@ Data it reads besides the traded pair's 1d candles:
 
 Semantics: the reference interpreter's (plugins.strategy_tree.interpreter), decided on each closed candle;
 the series are computed by the interpreter's own functions (compilers.runtime), so enter_long and tree_exit
-equal its enter_long and exit_long candle for candle. Expiry counts from config['strategy_tree']['start'],
-else the start of --timerange (backtesting), else the bot's start (dry-run/live).
+equal its enter_long and exit_long candle for candle. Expiry counts from ai_suite.strategy_tree.start, else
+the start of --timerange (backtesting), else the bot's start (dry-run/live).
 
 Documented differences from the interpreter (tests/e2e/test_tree_parity.py):
 

@@ -40,6 +40,7 @@ from freqtrade.strategy import stoploss_from_absolute
 from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.registry import build_providers
+from plugins.core.config import load_suite_config
 from plugins.strategy_tree.compilers.common import altdata_series
 from plugins.strategy_tree.errors import TreeEvaluationError
 from plugins.strategy_tree.interpreter import altdata_frame
@@ -49,7 +50,6 @@ from plugins.strategy_tree.schema import StrategyTree
 #: instead, so a stop above the whole candle still exits.
 MIN_STOP = 1e-9
 #: Top-level Freqtrade config key of compiled strategies (``ai_suite`` rejects unknown keys).
-CONFIG_KEY = "strategy_tree"
 
 
 @dataclass(frozen=True)
@@ -164,11 +164,11 @@ def freqtrade_average(trade) -> float:
 def activation_start(config: dict) -> pd.Timestamp | None:
     """When the tree became active (``expiry`` counts from it; no entries before it).
 
-    ``config["strategy_tree"]["start"]`` (ISO time, UTC) when set; else in backtesting /
+    ``ai_suite.strategy_tree.start`` (ISO time, UTC) when set; else in backtesting /
     hyperopt the start of ``--timerange``; in dry-run / live the bot's start (now). None (no
     time range start): the first candle, as the interpreter's default.
     """
-    start = (config.get(CONFIG_KEY) or {}).get("start")
+    start = load_suite_config(config).strategy_tree.start
     if start is not None:
         when = pd.Timestamp(start)
         return when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")

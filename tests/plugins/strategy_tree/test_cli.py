@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -115,18 +114,11 @@ def test_diff_when_a_tree_is_invalid_then_exit_1_with_its_problems(tmp_path, cap
 
 
 @pytest.mark.parametrize("engine", ["freqtrade", "backtrader"])
-def test_compile_when_engine_not_built_yet_then_clear_not_implemented_error(engine, tmp_path):
-    try:
-        found = importlib.util.find_spec(f"plugins.strategy_tree.compilers.{engine}") is not None
-    except ModuleNotFoundError:
-        found = False
-    if found:
-        pytest.skip(f"the {engine} compiler exists; its own tests cover compile")
+def test_compile_cli_when_seed_tree_then_writes_the_compiled_file(engine, tmp_path):
     result = run_cli("compile", str(SEED_TREE), "--engine", engine, "--out", str(tmp_path / "o"))
 
-    assert result.returncode == 1
-    assert f"the {engine} compiler is not implemented yet" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (tmp_path / "o").glob("*.py")] == ["BtcFearAccumulationV1.py"]
 
 
 def test_schema_when_written_to_file_then_json_schema_of_the_document(tmp_path, capsys):

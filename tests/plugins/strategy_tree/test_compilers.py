@@ -410,8 +410,8 @@ def test_take_profit_order_when_high_reaches_levels_then_fractions_of_peak(done,
 
 
 def test_activation_start_when_config_start_or_timerange_then_that_time():
-    assert activation_start({"strategy_tree": {"start": "2024-03-01 12:00"}}) == pd.Timestamp(
-        "2024-03-01 12:00", tz="UTC")
+    config = {"ai_suite": {"strategy_tree": {"start": "2024-03-01 12:00"}}}
+    assert activation_start(config) == pd.Timestamp("2024-03-01 12:00", tz="UTC")
     assert activation_start({"timerange": "20240301-20240315"}) == pd.Timestamp("2024-03-01", tz="UTC")
     assert activation_start({"timerange": "-20240315"}) is None
 

@@ -13,7 +13,7 @@ REPLAY_PORT := 18765
 STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo test bench lint clean
+.PHONY: help setup data demo test bench lint clean dryrun dryrun-credentials trees
 
 help:
 	@echo "make demo   - setup + data + walk-forward FreqAI backtest on real candles, offline"
@@ -21,6 +21,8 @@ help:
 	@echo "make setup  - create $(VENV) with the pinned dependencies and this project (editable)"
 	@echo "make data   - fill $(DATADIR) from \$$SUITE_DATA_DIR (default ../shared/data) or download"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make dryrun - paper trading (freqtrade trade --dry-run) on replayed real candles, offline;"
+	@echo "              REST API/FreqUI on 127.0.0.1:8080 (needs FREQTRADE__API_SERVER__USERNAME/PASSWORD)"
 
 setup: $(STAMP)
 
@@ -51,8 +53,50 @@ test: setup
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
+# Compiled strategy trees: Freqtrade strategies in strategies/compiled/, backtrader ones in
+# strategies/compiled/backtrader/. Generated, never edited by hand; a golden test
+# (tests/plugins/strategy_tree/test_compiled_up_to_date.py) fails until this is rerun.
+trees: setup
+	@for tree in strategies/trees/*.yaml; do \
+	  $(PY) -m plugins.strategy_tree compile $$tree --engine freqtrade --out strategies/compiled; \
+	  $(PY) -m plugins.strategy_tree compile $$tree --engine backtrader --out strategies/compiled/backtrader; \
+	done
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf user_data/models/* user_data/backtest_results/* user_data/logs/*
+
+# Paper trading on the replay exchange: the candle recorded at REPLAY_START is served as "now" and
+# new candles close as wall time passes. RegimeMoE + the risk guard, REST API on 127.0.0.1:8080 with
+# Freqtrade's own credentials from the environment (a JWT secret is generated unless given),
+# Telegram only when FREQTRADE__TELEGRAM__TOKEN and __CHAT_ID are set. Ctrl-C stops it cleanly
+# (Freqtrade exits 130 after its clean-up: that is a normal end here).
+# FreqAI downloads its training candles from the exchange (shifted): they go to DRYRUN_DATADIR.
+REPLAY_START ?= 2025-06-01T00:00
+DRYRUN_DATADIR := user_data/data/dryrun
+
+dryrun-credentials:
+	@if [ -z "$${FREQTRADE__API_SERVER__USERNAME:-}" ] || [ -z "$${FREQTRADE__API_SERVER__PASSWORD:-}" ]; then \
+	  echo "make dryrun: set FREQTRADE__API_SERVER__USERNAME and FREQTRADE__API_SERVER__PASSWORD" \
+	    "(the login of the REST API and FreqUI), e.g." >&2; \
+	  echo "  FREQTRADE__API_SERVER__USERNAME=me FREQTRADE__API_SERVER__PASSWORD='...' make dryrun" >&2; \
+	  exit 2; fi
+	@if [ -n "$${FREQTRADE__TELEGRAM__TOKEN:-}" ] && [ -z "$${FREQTRADE__TELEGRAM__CHAT_ID:-}" ]; then \
+	  echo "make dryrun: FREQTRADE__TELEGRAM__TOKEN is set but FREQTRADE__TELEGRAM__CHAT_ID is not" >&2; \
+	  exit 2; fi
+
+dryrun: dryrun-credentials setup data
+	@export FREQTRADE__API_SERVER__JWT_SECRET_KEY="$${FREQTRADE__API_SERVER__JWT_SECRET_KEY:-$$($(PY) -c \
+	  'import secrets; print(secrets.token_urlsafe(48))')}"; \
+	if [ -n "$${FREQTRADE__TELEGRAM__TOKEN:-}" ]; then export FREQTRADE__TELEGRAM__ENABLED=true; fi; \
+	export FREQTRADE__AI_SUITE__ALTDATA__REPLAY_SHIFT_DAYS=$$($(PY) -c "from datetime import UTC, \
+	  date, datetime; print((datetime.now(UTC).date() - date.fromisoformat('$(REPLAY_START)'[:10])).days)"); \
+	echo "Dry-run from $(REPLAY_START) (alt data shifted $$FREQTRADE__AI_SUITE__ALTDATA__REPLAY_SHIFT_DAYS" \
+	  "days); REST API / FreqUI: http://127.0.0.1:8080  (Ctrl-C stops)"; \
+	status=0; $(PY) -m adapters.replay_exchange --datadir $(DATADIR) --port $(REPLAY_PORT) \
+	  --replay-start $(REPLAY_START) -- \
+	  $(FREQTRADE) trade --dry-run -c config/base.json -c config/offline.json -c config/dryrun.json \
+	  --datadir $(DRYRUN_DATADIR) || status=$$?; \
+	if [ $$status -eq 130 ]; then echo "Dry-run stopped (Ctrl-C)."; exit 0; fi; exit $$status

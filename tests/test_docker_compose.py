@@ -7,6 +7,7 @@ import json
 import re
 import tomllib
 
+import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
@@ -52,3 +53,63 @@ def test_strategy_and_model_of_base_config_are_in_mounted_folders_or_freqtrade()
     stock = importlib.util.find_spec(
         f"freqtrade.freqai.prediction_models.{config['freqaimodel']}")
     assert ours.is_file() or stock is not None
+
+
+def compose_services() -> dict:
+    return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def bot_services() -> dict:
+    """The services running Freqtrade (the image of the default service)."""
+    image = compose_service()["image"]
+    return {name: s for name, s in compose_services().items() if s.get("image") == image}
+
+
+def test_profiles_default_bot_always_on_replay_dryrun_and_postgres_optional():
+    services = compose_services()
+
+    assert "profiles" not in services["freqtrade"], "`docker compose up` starts the bot"
+    assert services["freqtrade-replay"]["profiles"] == ["dryrun"]
+    assert services["postgres"]["profiles"] == ["postgres"]
+    assert set(bot_services()) == {"freqtrade", "freqtrade-replay"}
+
+
+@pytest.mark.parametrize("name", ["freqtrade", "freqtrade-replay"])
+def test_bot_mounts_configs_and_dry_run_exist_for_every_bot_service(name):
+    service = bot_services()[name]
+    command = " ".join(service["command"]) if isinstance(service["command"], list) \
+        else service["command"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
+
+    for volume in service["volumes"]:
+        assert (REPO_ROOT / volume.split(":")[0]).is_dir(), volume
+    configs = re.findall(r"--config (\S+)", command)
+    assert "/freqtrade/config/dryrun.json" in configs
+    for path in configs:
+        container_dir = next(m for m in mounts if path.startswith(m))
+        assert (REPO_ROOT / mounts[container_dir] / path[len(container_dir):].lstrip("/")).is_file()
+    assert "trade --dry-run" in command
+    assert "--db-url ${FREQTRADE_DB_URL:-sqlite:////freqtrade/user_data/" in command, \
+        "PostgreSQL via FREQTRADE_DB_URL, SQLite by default"
+
+
+@pytest.mark.parametrize("name", ["freqtrade", "freqtrade-replay"])
+def test_api_is_published_on_the_hosts_loopback_only_with_credentials_from_the_environment(name):
+    service = bot_services()[name]
+    env = service["environment"]
+
+    assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+    for key in ("USERNAME", "PASSWORD", "JWT_SECRET_KEY"):
+        value = env[f"FREQTRADE__API_SERVER__{key}"]
+        assert value.startswith(f"${{FREQTRADE__API_SERVER__{key}:?"), "required, never a literal"
+
+
+def test_replay_service_runs_the_bot_under_the_replay_exchange_offline():
+    command = " ".join(bot_services()["freqtrade-replay"]["command"])
+
+    assert "python -m adapters.replay_exchange --datadir /freqtrade/user_data/data/binance" in command
+    assert "--port 18765" in command, "the port config/offline.json points ccxt at"
+    assert "--config /freqtrade/config/offline.json" in command
+    assert "FREQTRADE__AI_SUITE__ALTDATA__REPLAY_SHIFT_DAYS" in command
+    offline = json.loads((REPO_ROOT / "config" / "offline.json").read_text())
+    assert "127.0.0.1:18765" in offline["exchange"]["ccxt_config"]["urls"]["api"]["public"]

@@ -61,6 +61,7 @@ from plugins.risk.stages import (
     track_peak,
 )
 from plugins.risk.state import BreakerReason, BreakerTrip, RiskDecision, TradingState
+from plugins.rpc.notify import send_notification
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class RiskGuardMixin:
             self.risk_journal.record(JournalRow(ts=now, kind="breaker", decision="trip",
                                                 reason=trip.reason.value, detail=trip.detail))
             if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
-                self.dp.send_msg(f"Breaker {trip.reason.value} tripped: {trip.detail}")
+                send_notification(self.dp, f"Breaker {trip.reason.value} tripped: {trip.detail}")
         self.risk_decision = decision
         if self.stage_store is not None:
             self._stage_loop(now, snapshot.equity)
@@ -320,7 +321,8 @@ class RiskGuardMixin:
                                             reason=f"{change.from_stage}->{to.value}",
                                             detail=f"{reason} (by {by})"))
         if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
-            self.dp.send_msg(f"Stage {record.strategy}: {change.from_stage} -> {to.value}: {reason}")
+            send_notification(self.dp, f"Stage {record.strategy}: {change.from_stage} -> "
+                                       f"{to.value}: {reason}")
 
     def _risk_allows_entry(self, pair: str, now: datetime, stake: float) -> bool:
         cfg = self.risk_config

@@ -1,0 +1,146 @@
+"""``attach(strategy)``: register the suite's REST routes and Telegram commands into a running
+Freqtrade, and the object whose ``poll()`` the risk mixin calls at every bot loop.
+
+Called by ``RiskGuardMixin`` at ``bot_start`` in dry-run/live (an exception there stops the
+bot, which is what a failed self-check should do). The REST routes are registered at once
+(Freqtrade's FastAPI app exists before the strategy starts); the Telegram commands as soon as
+Freqtrade's Telegram thread has created its application (normally already at ``bot_start``;
+else at a later ``poll()``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from plugins.rpc import plot, rest, selfcheck, telegram
+from plugins.rpc.llm_hooks import LlmHooks
+from plugins.rpc.notify import DriftAlerts, Outbox
+from plugins.rpc.service import SuiteService, utc_now
+
+logger = logging.getLogger(__name__)
+
+#: How long ``attach`` waits for Freqtrade's Telegram thread to create its application.
+TELEGRAM_START_S = 10.0
+
+
+class SuiteRpc:
+    """The suite's RPC extensions of one running strategy (built by :func:`attach`).
+
+    Attributes:
+        service: the commands' answers (shared by REST and Telegram).
+        outbox: notifications from other threads, sent by :meth:`poll`.
+        telegram_registered: whether the Telegram commands are registered.
+    """
+
+    def __init__(self, strategy: Any, targets: selfcheck.RpcTargets, service: SuiteService,
+                 outbox: Outbox) -> None:
+        self.strategy = strategy
+        self.targets = targets
+        self.service = service
+        self.outbox = outbox
+        self.drift_alerts = DriftAlerts()
+        self.telegram_registered = False
+        self.telegram_failed = False
+        self._failed: set[str] = set()
+
+    def register_rest(self) -> int:
+        """Add the REST routes to Freqtrade's API server (if enabled); returns how many."""
+        api = self.targets.api_server
+        if api is None:
+            return 0
+        router = rest.build_router(self.service, self.targets.http_basic_or_jwt_token)
+        count = rest.register_routes(api.app, router)
+        logger.info("Suite REST routes registered under %s (%d)", rest.PREFIX, count)
+        return count
+
+    def register_telegram(self) -> bool:
+        """Register the Telegram commands once Freqtrade's Telegram thread is up; True when
+        registered (now or before), False while it is still starting.
+
+        Raises:
+            RpcIntegrationError: the thread is up but an internal is missing.
+        """
+        tg = self.targets.telegram
+        if tg is None or self.telegram_registered:
+            return self.telegram_registered
+        if not selfcheck.telegram_ready(tg):
+            return False
+        authorized_only = selfcheck.check_telegram(tg)
+        telegram.register_handlers(tg, telegram.build_handlers(tg, self.service, authorized_only))
+        self.telegram_registered = True
+        logger.info("Suite Telegram commands registered: %s (listed by /suite_help)",
+                    ", ".join(f"/{name}" for name in telegram.command_answers(self.service)))
+        return True
+
+    def poll(self) -> None:
+        """Once per bot loop (bot thread), right after the risk guard's loop: run the state
+        changes REST / Telegram asked for (kill-switch reset), register Telegram commands if
+        pending, queue new drift findings, send queued notifications through ``dp.send_msg``.
+
+        Never raises: the mixin calls it before the strategy's own ``bot_loop_start``, which
+        an exception would skip. Each step fails on its own and is logged (the first failure
+        of a step with its traceback); a Telegram self-check failure is not retried.
+        """
+        steps = (("bot-thread calls", self.service.bot_thread.run_pending),
+                 ("Telegram registration", self._register_telegram_once),
+                 ("drift alerts", self._queue_drift_alerts),
+                 ("notifications", lambda: self.outbox.flush(
+                     lambda text: self.strategy.dp.send_msg(text, always_send=True))))
+        for name, step in steps:
+            try:
+                step()
+            except Exception as err:  # noqa: BLE001 - the bot loop must go on; logged here
+                if name not in self._failed:
+                    self._failed.add(name)
+                    logger.exception("Suite RPC %s failed", name)
+                else:
+                    logger.warning("Suite RPC %s failed again: %s: %s", name,
+                                   type(err).__name__, err)
+
+    def _register_telegram_once(self) -> None:
+        if self.telegram_failed:
+            return
+        try:
+            self.register_telegram()
+        except selfcheck.RpcIntegrationError:
+            self.telegram_failed = True  # the internals will not come back: stop trying
+            raise
+
+    def _queue_drift_alerts(self) -> None:
+        status = self.service.drift_status()
+        for text in self.drift_alerts.new(status or {}):
+            self.outbox.put(text)
+
+
+def attach(strategy: Any, clock: Callable[[], datetime] = utc_now) -> SuiteRpc | None:
+    """Register the suite's RPC extensions for ``strategy``.
+
+    Returns ``None`` when Freqtrade runs without RPC (no RPC manager), else the
+    :class:`SuiteRpc` whose ``poll()`` the mixin calls at each ``bot_loop_start``.
+
+    Raises:
+        RpcIntegrationError: a Freqtrade internal the registration needs is missing (the
+            message names it and the tested Freqtrade version).
+    """
+    selfcheck.check_version()
+    manager = selfcheck.rpc_manager_of(strategy)
+    if manager is None:
+        return None
+    targets = selfcheck.find_targets(manager)
+    outbox = Outbox()
+    service = SuiteService(strategy, outbox, LlmHooks(strategy.config), clock=clock)
+    suite = SuiteRpc(strategy, targets, service, outbox)
+    suite.register_rest()
+    deadline = time.monotonic() + TELEGRAM_START_S
+    while targets.telegram is not None and not suite.register_telegram():
+        if time.monotonic() > deadline:
+            logger.warning("Freqtrade's Telegram thread has not started after %gs; the suite's "
+                           "commands are registered at a later bot loop", TELEGRAM_START_S)
+            break
+        time.sleep(0.1)
+    plot.add_breaker_column(strategy, clock)
+    return suite

@@ -1,0 +1,62 @@
+"""The ``risk_state`` column (0 ACTIVE, 1 REDUCING, 2 HALTED per candle) from the lock history,
+and its FreqUI subplot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+from freqtrade.persistence import PairLocks
+
+from plugins.rpc import plot
+from tests.plugins.rpc.conftest import NOW, analysed_frame, dry_run_config, running_strategy
+
+HOUR = timedelta(hours=1)
+
+
+def lock(reason: str, start, end, active: bool = True, pair: str = "*") -> SimpleNamespace:
+    """A row shaped like Freqtrade's PairLock (naive UTC times, as stored)."""
+    return SimpleNamespace(pair=pair, reason=reason, active=active,
+                           lock_time=start.replace(tzinfo=None),
+                           lock_end_time=end.replace(tzinfo=None))
+
+
+def test_breaker_state_when_daily_loss_then_kill_switch_lifted_then_states_per_candle_close():
+    frame = analysed_frame("BTC/USDT").iloc[-12:].reset_index(drop=True)  # closes 01:00..12:00
+    t0 = NOW - 10 * HOUR                                                    # 02:00
+    rows = [lock("ai_suite:daily_loss: day loss 3.2%", t0, t0 + 3 * HOUR),
+            lock("ai_suite:drawdown_kill_switch: drawdown 16%", t0 + 2 * HOUR,
+                 t0 + 6 * HOUR, active=False),                # lifted by a reset at 08:00
+            lock("ai_suite:drawdown_kill_switch: old", t0, NOW + timedelta(days=3000),
+                 active=False),                               # lifted at an unknown time: ignored
+            lock("manual lock", t0, NOW, pair="BTC/USDT")]
+
+    state = plot.breaker_state(frame["date"], "1h", plot.lock_spans(rows, NOW), NOW)
+
+    assert list(state) == [0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 0]
+
+
+def test_breaker_state_when_tripped_after_the_last_close_then_newest_candle_shows_it():
+    frame = analysed_frame("BTC/USDT").iloc[-3:].reset_index(drop=True)  # last closes 12:00
+    rows = [lock("ai_suite:drawdown_kill_switch: drawdown 16%", NOW + timedelta(seconds=5),
+                 NOW + timedelta(days=3650))]
+    later = NOW + timedelta(seconds=6)
+
+    state = plot.breaker_state(frame["date"], "1h", plot.lock_spans(rows, later), later)
+
+    assert list(state) == [0, 0, 2]
+    assert state.name == plot.COLUMN
+
+
+def test_add_breaker_column_when_kill_switch_in_db_then_last_candles_halted_and_subplot_added(
+        tmp_path, freqtrade_db):
+    strategy = running_strategy(dry_run_config(tmp_path, freqtrade_db), pairs=("BTC/USDT",))
+    strategy.plot_config = {"main_plot": {}, "subplots": {"regime": {"regime_label": {}}}}
+    PairLocks.lock_pair("*", NOW + timedelta(days=3650), "ai_suite:drawdown_kill_switch: 20%",
+                        now=NOW - 3 * HOUR, side="*")
+
+    plot.add_breaker_column(strategy, clock=lambda: NOW)
+    frame = strategy.advise_indicators(analysed_frame("BTC/USDT").copy(), {"pair": "BTC/USDT"})
+
+    assert list(frame[plot.COLUMN].iloc[-5:]) == [0, 2, 2, 2, 2], "from the candle closing at 09:00"
+    assert set(strategy.plot_config["subplots"]) == {"regime", "risk"}

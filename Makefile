@@ -13,14 +13,15 @@ REPLAY_PORT := 18765
 STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo test bench lint clean dryrun dryrun-credentials trees
+.PHONY: help setup data demo test bench bench-moe lint clean dryrun dryrun-credentials trees
 
 help:
 	@echo "make demo   - setup + data + walk-forward FreqAI backtest on real candles, offline"
 	@echo "make test   - setup + the whole test suite (incl. slow end-to-end tests)"
 	@echo "make setup  - create $(VENV) with the pinned dependencies and this project (editable)"
 	@echo "make data   - fill $(DATADIR) from \$$SUITE_DATA_DIR (default ../shared/data) or download"
-	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make bench  - run the quick benchmarks under bench/ (ratios against a baseline)"
+	@echo "make bench-moe - RegimeGatedMoE vs LightGBMRegressor on the demo window (long)"
 	@echo "make dryrun - paper trading (freqtrade trade --dry-run) on replayed real candles, offline;"
 	@echo "              REST API/FreqUI on 127.0.0.1:8080 (needs FREQTRADE__API_SERVER__USERNAME/PASSWORD)"
 
@@ -50,8 +51,15 @@ demo: setup data
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The quick benchmarks (minutes). bench-moe is the long evaluation of the regime-gated mixture
+# against the single LightGBM (two walk-forward backtests of the demo window, ~15-20 min on 2 cores).
 bench: setup
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	@for b in bench/bench_*.py bench/compiled_vs_handwritten.py bench/council_latency.py; do \
+	  echo "== $$b"; $(PY) $$b; done
+
+bench-moe: setup data
+	$(PY) bench/moe_vs_baseline.py --datadir $(DATADIR) --pairs BTC/USDT ETH/USDT XRP/USDT \
+	  --timerange 20240101-20240701 --out user_data/backtest_results/moe_vs_baseline.json
 
 # Compiled strategy trees: Freqtrade strategies in strategies/compiled/, backtrader ones in
 # strategies/compiled/backtrader/. Generated, never edited by hand; a golden test

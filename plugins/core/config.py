@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.alpaca.config import AlpacaConfig
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
 from plugins.llm.config import LlmConfig
@@ -33,6 +34,7 @@ class SuiteConfig(BaseModel):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     stages: StageConfig = Field(default_factory=StageConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     strategy_tree: StrategyTreeConfig = Field(default_factory=StrategyTreeConfig)
 

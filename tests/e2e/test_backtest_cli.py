@@ -24,7 +24,7 @@ SHORT_WINDOW = {
 }
 
 
-def test_backtesting_when_alt_data_strategy_run_walk_forward_then_trades_and_result_parses(
+def test_backtesting_when_default_strategy_run_walk_forward_then_trades_and_result_parses(
         tmp_path, replay_server, candle_datadir, altdata_cache):
     started = int(time.time())
     configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, SHORT_WINDOW,

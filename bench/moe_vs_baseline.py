@@ -617,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     from freqtrade.configuration import TimeRange
 
     from adapters.replay_exchange import ReplayExchangeConfig, serving
+    from adapters.replay_exchange.overlay import offline_overlay
     from plugins.core.config import load_suite_config
 
     timerange = TimeRange.parse_timerange(args.timerange)
@@ -687,10 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, RunResult] = {}
     try:
         with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
-            offline = json.loads((REPO / "config/offline.json").read_text())
-            for key in ("ccxt_config", "ccxt_async_config"):
-                offline["exchange"][key]["urls"]["api"] = dict.fromkeys(
-                    ("public", "private", "sapi"), server.api_url)
+            offline = offline_overlay(server.api_url)
             (userdir / "offline.json").write_text(json.dumps(offline))
             (userdir / "bench.json").write_text(json.dumps(bench_overlay))
             configs = [arg for path in [*shipped, userdir / "offline.json", *args.config,

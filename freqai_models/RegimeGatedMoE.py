@@ -94,10 +94,22 @@ class RegimeGatedMoE(BaseRegressionModel):
         extras = self._regime_columns(model, out, dk)
         pred_df = pd.concat([pred_df.reset_index(drop=True), extras], axis=1)
 
-        dk.DI_values = (dk.feature_pipeline["di"].di_values if dk.feature_pipeline["di"]
-                        else np.zeros(outliers.shape[0]))
+        _register_output_stats(dk, extras)
+        # datasieve's Pipeline["di"] logs a warning on every call when the step is absent
+        steps = dict(dk.feature_pipeline.steps)
+        dk.DI_values = steps["di"].di_values if "di" in steps else np.zeros(outliers.shape[0])
         dk.do_predict = np.where(out.valid, outliers, 0).astype(np.int_)
         return pred_df, dk.do_predict
+
+    def fit_live_predictions(self, dk: FreqaiDataKitchen, pair: str) -> None:
+        """FreqAI's live label statistics (``fit_live_predictions_candles``), plus the same
+        for the numeric regime columns, whose ``<column>_mean``/``_std`` FreqAI's live loop
+        writes for every numeric prediction column (it raises ``KeyError`` without them)."""
+        super().fit_live_predictions(dk, pair)
+        history = self.dd.historic_predictions[pair]
+        num_candles = self.freqai_info.get("fit_live_predictions_candles", 100)
+        extras = history[[c for c in history.columns if _is_regime_output(c)]]
+        _register_output_stats(dk, extras.tail(num_candles), replace=True)
 
     @staticmethod
     def _regime_columns(model: RegimeGatedModel, out, dk: FreqaiDataKitchen) -> pd.DataFrame:
@@ -121,6 +133,30 @@ class RegimeGatedMoE(BaseRegressionModel):
         for k in range(k_regimes):
             columns[f"expert_pred_{k}"] = per_expert[k]
         return pd.DataFrame(columns)
+
+
+_REGIME_OUTPUTS = ("regime_label", "confidence", "regime_prob_", "gate_weight_", "expert_pred_")
+
+
+def _is_regime_output(column: str) -> bool:
+    """A numeric regime column of :meth:`RegimeGatedMoE._regime_columns` (not its _mean/_std)."""
+    return column.startswith(_REGIME_OUTPUTS) and not column.endswith(("_mean", "_std"))
+
+
+def _register_output_stats(dk: FreqaiDataKitchen, extras: pd.DataFrame,
+                           replace: bool = False) -> None:
+    """Mean and standard deviation (ddof 0, what ``scipy.stats.norm.fit`` returns) of each
+    numeric regime column of ``extras`` into ``dk.data["labels_mean"/"labels_std"]``, where
+    FreqAI's live loop looks them up for every numeric prediction column (see
+    ``FreqaiDataDrawer.append_model_predictions``). Kept if present unless ``replace``."""
+    means = dk.data.setdefault("labels_mean", {})
+    stds = dk.data.setdefault("labels_std", {})
+    for column in extras.columns:
+        if not _is_regime_output(column) or (column in means and not replace):
+            continue
+        values = pd.to_numeric(extras[column], errors="coerce").dropna()
+        means[column] = float(values.mean()) if len(values) else 0.0
+        stds[column] = float(values.std(ddof=0)) if len(values) else 0.0
 
 
 def _unscaled(dk: FreqaiDataKitchen, X: pd.DataFrame) -> pd.DataFrame:

@@ -50,14 +50,6 @@ def replay_server(candle_datadir: Path) -> Iterator[ReplayServer]:
         yield server
 
 
-def offline_overlay(api_url: str) -> dict:
-    """The ``config/offline.json`` overlay, pointed at ``api_url`` instead of port 18765."""
-    overlay = json.loads((REPO_ROOT / "config" / "offline.json").read_text())
-    for key in ("ccxt_config", "ccxt_async_config"):
-        overlay["exchange"][key]["urls"]["api"] = {k: api_url for k in ("public", "private", "sapi")}
-    return overlay
-
-
 def write_json(path: Path, data: dict) -> Path:
     """Write ``data`` as JSON to ``path`` and return the path."""
     path.write_text(json.dumps(data, indent=2))

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from freqtrade.misc import deep_merge_dicts
 
-from tests.conftest import REPO_ROOT, offline_overlay, write_json
+from adapters.replay_exchange.overlay import offline_overlay
+from tests.conftest import REPO_ROOT, write_json
 
 FREQTRADE = [sys.executable, "-m", "freqtrade"]
 

@@ -1,0 +1,404 @@
+"""Backtest/dry-run parity: the same candles through ``freqtrade backtesting`` and through the
+dry-run loop, and the share of identical entry signals.
+
+    python bench/dryrun_parity.py --datadir user_data/data/binance --pairs BTC/USDT ETH/USDT \\
+        --start 2024-03-01 --end 2024-03-15 --out parity.json \\
+        [--strategy RegimeMoE] [--altdata-cache user_data/altdata] [--config extra.json ...]
+
+Works on any data dir, pairs, strategy and window. Prints a table and writes the same as JSON.
+
+**Dry-run side.** A replay exchange over ``--datadir`` runs in this process in static mode, and
+``adapters.replay_exchange.stepped.run_stepped_dryrun`` drives Freqtrade's own dry-run loop
+(``FreqtradeBot.process()``) once per candle, the clock set to each candle's open. The candle
+the bot acts on at step ``t`` is the one that opened at ``t - timeframe``: its row of the
+analysed dataframe is recorded.
+
+**Backtest side.** Freqtrade's ``Backtesting`` class, in this process, runs the path of the
+``freqtrade backtesting`` command (``backtest_one_strategy``) over ``--start .. --end`` on
+the same data dir; the analysed dataframes it trades on (signals on their own candle, before
+Freqtrade's one-candle shift) are recorded.
+
+**Same configuration.** Both read ``config/base.json``, the offline overlay (ccxt aimed at the
+replay exchange), each ``--config`` in order and a parity overlay: own ``user_data`` dir and
+database, ``--pairs`` (and the FreqAI corr pairs among them), the alt-data cache with live
+refreshes aimed at a closed local port. For a FreqAI strategy the overlay also makes both
+sides train **once, at ``--start``, on the same ``train_period_days``**: the backtest gets
+``backtest_period_days`` = the window, the dry-run ``live_retrain_hours`` = the window + 1 h
+and ``expiration_hours`` = 0. Left to themselves the two retrain on different schedules (fixed
+windows vs. FreqAI's thread when ``live_retrain_hours`` have elapsed, on whatever candles it
+has then), which is a difference of design, not of code path; it is stated in the report.
+
+**Metrics.** Per (pair, candle) in the window:
+
+- ``entry_signal_identical_share`` = candles where both sides signal ``enter_long`` /
+  candles where either does (1.0 when neither signals at all). Target >= 0.95.
+- ``candle_agreement`` = share of candles whose ``enter_long`` is the same on both sides.
+- Every differing candle is listed with the inputs that differ there (numeric columns present
+  on both sides, relative difference > ``--tolerance``), largest first: the explanation.
+- Trades: entries (pair, open time) in both runs / in either. Informative only: the dry-run
+  checks ROI and stop-loss once per step at the candle's open price, the backtest against the
+  candle's high and low, so exits - and with them free slots for later entries - can differ.
+
+Exit status 0 when both sides ran, whatever the figures; 1 when one failed; 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+logger = logging.getLogger("bench.dryrun_parity")
+
+TARGET_SHARE = 0.95
+SIGNAL = "enter_long"
+#: columns never used to explain a difference (bookkeeping, not inputs)
+NOT_INPUTS = {"pair", "step", "date", "enter_long", "exit_long", "enter_short", "exit_short",
+              "enter_tag", "exit_tag"}
+DIFFS_SHOWN = 5
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class SignalComparison:
+    """Entry signals of both sides on the candles both saw.
+
+    Attributes:
+        candles: (pair, candle) rows compared.
+        dry_entries, backtest_entries, both_entries: candles with ``enter_long == 1``.
+        identical_share: ``both / (dry + backtest - both)``; 1.0 when there is no signal.
+        candle_agreement: share of candles whose ``enter_long`` agrees.
+        differences: one row per differing candle: ``pair``, ``date`` (UTC), ``dry``,
+            ``backtest`` (0/1) and ``inputs``: a list of ``{"column", "dry", "backtest",
+            "rel_diff"}``, largest relative difference first.
+    """
+
+    candles: int
+    dry_entries: int
+    backtest_entries: int
+    both_entries: int
+    identical_share: float
+    candle_agreement: float
+    differences: list[dict[str, Any]]
+
+
+def _flag(series: pd.Series) -> pd.Series:
+    return (pd.to_numeric(series, errors="coerce").fillna(0) == 1).astype(int)
+
+
+def differing_inputs(dry: pd.Series, backtest: pd.Series, tolerance: float) -> list[dict]:
+    """Numeric columns of one candle that differ between the two sides, largest first.
+
+    Relative difference = ``|a - b| / max(|a|, |b|, 1e-12)``; NaN on one side only counts
+    as 1.0, NaN on both as equal. Columns in :data:`NOT_INPUTS` are left out.
+    """
+    out = []
+    for column in dry.index.intersection(backtest.index):
+        if column in NOT_INPUTS:
+            continue
+        a, b = pd.to_numeric(pd.Series([dry[column], backtest[column]]), errors="coerce")
+        if pd.isna(a) and pd.isna(b):
+            continue
+        if pd.isna(a) or pd.isna(b):
+            rel = 1.0
+        else:
+            rel = abs(a - b) / max(abs(a), abs(b), 1e-12)
+        if rel > tolerance:
+            out.append({"column": column, "dry": None if pd.isna(a) else float(a),
+                        "backtest": None if pd.isna(b) else float(b), "rel_diff": float(rel)})
+    return sorted(out, key=lambda d: -d["rel_diff"])
+
+
+def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
+                    tolerance: float = 1e-6) -> SignalComparison:
+    """Compare ``enter_long`` per (pair, candle) on the candles present on both sides.
+
+    Args:
+        dry: the stepped dry-run's last analysed candles (``pair``, ``date``, columns).
+        backtest: the backtest's analysed candles (``pair``, ``date``, columns).
+        tolerance: relative difference above which an input column counts as different.
+
+    Raises:
+        ValueError: the two sides share no (pair, candle).
+    """
+    keys = ["pair", "date"]
+    merged = dry.merge(backtest, on=keys, how="inner", suffixes=("", "__bt"))
+    if merged.empty:
+        raise ValueError("dry-run and backtest share no (pair, candle); check the window and "
+                         "the pairs.")
+    d, b = _flag(merged[SIGNAL]), _flag(merged[f"{SIGNAL}__bt"])
+    both = int(((d == 1) & (b == 1)).sum())
+    either = int(((d == 1) | (b == 1)).sum())
+    differences = []
+    bt_columns = [c for c in backtest.columns if c not in keys]
+    for i in np.flatnonzero((d != b).to_numpy()):
+        row = merged.iloc[i]
+        dry_values = pd.Series({c: row[c] for c in bt_columns if c in dry.columns})
+        bt_values = pd.Series({c: row[f"{c}__bt"] if f"{c}__bt" in merged.columns else row[c]
+                               for c in bt_columns})
+        differences.append({
+            "pair": row["pair"], "date": row["date"], "dry": int(d.iloc[i]),
+            "backtest": int(b.iloc[i]),
+            "inputs": differing_inputs(dry_values, bt_values, tolerance)})
+    return SignalComparison(
+        candles=len(merged), dry_entries=int(d.sum()), backtest_entries=int(b.sum()),
+        both_entries=both, identical_share=both / either if either else 1.0,
+        candle_agreement=float((d == b).mean()), differences=differences)
+
+
+def compare_trades(dry: pd.DataFrame, backtest: pd.DataFrame) -> dict[str, Any]:
+    """Trade entries (pair, open time) of both runs: counts and the share in both."""
+    a = set(zip(dry["pair"], pd.to_datetime(dry["open_date"], utc=True), strict=True))
+    b = set(zip(backtest["pair"], pd.to_datetime(backtest["open_date"], utc=True), strict=True))
+    either = a | b
+    return {"dry_trades": len(a), "backtest_trades": len(b), "both": len(a & b),
+            "identical_share": len(a & b) / len(either) if either else 1.0,
+            "dry_only": sorted(f"{p} {t.isoformat()}" for p, t in a - b),
+            "backtest_only": sorted(f"{p} {t.isoformat()}" for p, t in b - a)}
+
+
+# --------------------------------------------------------------------------- the two sides
+
+
+def parity_overlay(args: argparse.Namespace, base: dict, userdir: Path) -> dict:
+    """The overlay both sides share (see the module docstring)."""
+    from plugins.altdata.config import AltDataConfig
+    from plugins.altdata.registry import build_providers
+
+    window_h = (args.end - args.start).total_seconds() / 3600
+    names = [p.name for p in build_providers(AltDataConfig())]
+    overlay: dict[str, Any] = {
+        "user_data_dir": str(userdir), "strategy": args.strategy,
+        "db_url": f"sqlite:///{userdir / 'parity-dryrun.sqlite'}",
+        # ccxt's rate limiter waits for the wall clock to advance, which the frozen clock of
+        # the stepped run never does; the replay exchange on 127.0.0.1 has no rate limit.
+        "exchange": {"pair_whitelist": args.pairs,
+                     "ccxt_config": {"enableRateLimit": False},
+                     "ccxt_async_config": {"enableRateLimit": False}},
+        "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache), "replay_shift_days": 0,
+                                 "providers": {n: {"base_url": "http://127.0.0.1:9"}
+                                               for n in names}}},
+    }
+    freqai = base.get("freqai", {})
+    if args.no_freqai:
+        overlay["freqai"] = {"enabled": False}
+    elif freqai.get("enabled"):
+        configured = freqai.get("feature_parameters", {}).get("include_corr_pairlist", [])
+        corr = [p for p in configured if p in args.pairs] or args.pairs[:1]
+        overlay["freqai"] = {
+            "feature_parameters": {"include_corr_pairlist": corr},
+            "backtest_period_days": math.ceil(window_h / 24) + 1,
+            "live_retrain_hours": window_h + 1, "expiration_hours": 0}
+    return overlay
+
+
+def freqtrade_config(files: list[Path], runmode: Any, datadir: Path,
+                     extra: dict | None = None) -> dict:
+    """A Freqtrade config as the CLI builds it (``-c`` files in order, ``--datadir``)."""
+    from freqtrade.configuration import Configuration
+
+    args = {"config": [str(f) for f in files], "datadir": str(datadir), **(extra or {})}
+    return Configuration(args, runmode).get_config()
+
+
+def run_backtest(config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``freqtrade backtesting``'s path in this process; returns (analysed candles with
+    unshifted signals inside the timerange, trades)."""
+    from freqtrade.optimize.backtesting import Backtesting
+
+    backtesting = Backtesting(config)
+    data, timerange = backtesting.load_bt_data()
+    strategy = backtesting.strategylist[0]
+    analysed: dict[str, dict[str, pd.DataFrame]] = {}
+    advise_all = strategy.advise_all_indicators
+
+    def keep(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        out = advise_all(frames)
+        analysed["frames"] = out  # backtest() writes the advised, trimmed frames back into it
+        return out
+
+    strategy.advise_all_indicators = keep
+    backtesting.backtest_one_strategy(strategy, data, timerange)
+    trades = backtesting.all_bt_content[strategy.get_strategy_name()]["results"]
+    frames = [frame.assign(pair=pair) for pair, frame in analysed["frames"].items()]
+    return pd.concat(frames, ignore_index=True), trades
+
+
+def run_both(args: argparse.Namespace) -> dict[str, Any]:
+    """Both sides and the comparison; the report as a dict."""
+    from freqtrade.enums import RunMode
+    from freqtrade.misc import deep_merge_dicts
+
+    from adapters.replay_exchange import ReplayExchangeConfig, serving
+    from adapters.replay_exchange.overlay import offline_overlay
+    from adapters.replay_exchange.stepped import run_stepped_dryrun
+
+    tmp = Path(tempfile.mkdtemp(prefix="parity-"))
+    userdir = tmp / "user_data"
+    for sub in ("models", "backtest_results", "logs", "data"):
+        (userdir / sub).mkdir(parents=True)
+    base = [REPO / "config/base.json"]
+    merged: dict = {}
+    for path in [*base, *args.config]:
+        merged = deep_merge_dicts(json.loads(path.read_text()), merged)
+    overlay = parity_overlay(args, merged, userdir)
+    report: dict[str, Any] = {"arguments": {k: str(v) if isinstance(v, Path | datetime) else v
+                                            for k, v in vars(args).items()},
+                              "workdir": str(tmp)}
+    with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+        offline = tmp / "offline.json"
+        offline.write_text(json.dumps(offline_overlay(server.api_url)))
+        files = [*base, offline, *args.config]
+        sides = {}
+        for side, runmode, datadir in (("backtest", RunMode.BACKTEST, args.datadir),
+                                       ("dryrun", RunMode.DRY_RUN, userdir / "data")):
+            side_overlay = copy.deepcopy(overlay)
+            if "freqai" in side_overlay:
+                side_overlay["freqai"]["identifier"] = f"parity-{side}"
+            path = tmp / f"parity-{side}.json"
+            path.write_text(json.dumps(side_overlay))
+            extra = {"timerange": f"{int(args.start.timestamp())}-{int(args.end.timestamp())}",
+                     "export": "none"} if side == "backtest" else {"dry_run": True}
+            if args.strategy_path:
+                extra["strategy_path"] = str(args.strategy_path.resolve())
+            sides[side] = freqtrade_config([*files, path], runmode, datadir, extra)
+        # The dry-run first: a Backtesting instance switches Freqtrade's persistence to
+        # in-memory trades for the rest of the process.
+        run = run_stepped_dryrun(sides["dryrun"], args.start, args.end)
+        began = time.monotonic()
+        bt_candles, bt_trades = run_backtest(sides["backtest"])
+        report["backtest_wall_s"] = time.monotonic() - began
+    report["dryrun_wall_s"] = run.wall_s
+    report["dryrun_training_wait_s"] = run.training_wait_s
+    report["steps"] = run.steps
+    window = (bt_candles["date"] >= pd.Timestamp(args.start)) & (
+        bt_candles["date"] < pd.Timestamp(args.end))
+    dry = run.analyzed[run.analyzed["date"] >= pd.Timestamp(args.start)]
+    signals = compare_signals(dry, bt_candles[window], args.tolerance)
+    report["signals"] = signals.__dict__
+    report["target_share"] = TARGET_SHARE
+    report["meets_target"] = signals.identical_share >= TARGET_SHARE
+    report["trades"] = compare_trades(run.trades, bt_trades)
+    report["freqai_schedule"] = (
+        "one training per side at --start on the same train_period_days (backtest_period_days "
+        "and live_retrain_hours cover the window, expiration_hours 0)"
+        if overlay.get("freqai", {}).get("enabled", True) and "freqai" in overlay
+        else "no FreqAI")
+    return report
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with timestamps as ISO strings, NaN as None, numpy scalars as Python."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_report(report: dict) -> None:
+    """The figures as a short table, then every differing candle."""
+    s, t = report["signals"], report["trades"]
+    lines = [
+        f"candles compared (pair x candle)   {s['candles']}",
+        f"entry signals dry-run / backtest   {s['dry_entries']} / {s['backtest_entries']}",
+        f"entry signals identical            {s['both_entries']}",
+        f"identical entry-signal share       {s['identical_share']:.4f}  (target >= "
+        f"{report['target_share']:.2f}: {'met' if report['meets_target'] else 'NOT met'})",
+        f"per-candle agreement               {s['candle_agreement']:.4f}",
+        f"trades dry-run / backtest / both   {t['dry_trades']} / {t['backtest_trades']} / "
+        f"{t['both']}  (share {t['identical_share']:.4f})",
+        f"wall: backtest {report['backtest_wall_s']:.1f} s, dry-run {report['dryrun_wall_s']:.1f} s "
+        f"({report['steps']} steps, {report['dryrun_training_wait_s']:.1f} s FreqAI training)",
+        f"FreqAI schedule: {report['freqai_schedule']}",
+    ]
+    print("\n".join(lines))
+    for diff in s["differences"]:
+        inputs = ", ".join(f"{i['column']} {i['dry']} vs {i['backtest']}"
+                           for i in diff["inputs"][:DIFFS_SHOWN]) or "no input differs"
+        print(f"  {diff['pair']} {diff['date']}: dry {diff['dry']} backtest {diff['backtest']}"
+              f" - {inputs}")
+
+
+def _utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datadir", type=Path, required=True,
+                        help="Freqtrade data dir with <PAIR>-<tf>.feather (user_data/data/binance)")
+    parser.add_argument("--pairs", nargs="+", required=True, help="pairs, e.g. BTC/USDT ETH/USDT")
+    parser.add_argument("--start", type=_utc, required=True,
+                        help="first candle of the window, ISO UTC on the timeframe grid")
+    parser.add_argument("--end", type=_utc, required=True,
+                        help="end of the window (exclusive), ISO UTC on the timeframe grid")
+    parser.add_argument("--strategy", default="RegimeMoE")
+    parser.add_argument("--strategy-path", type=Path, default=None,
+                        help="folder of the strategy if not strategies/ (e.g. strategies/compiled)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON report file")
+    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata",
+                        help="alt-data cache dir (default user_data/altdata)")
+    parser.add_argument("--config", nargs="+", type=Path, default=[],
+                        help="extra config overlays, after config/base.json")
+    parser.add_argument("--no-freqai", action="store_true",
+                        help="turn FreqAI off (for a strategy that does not use it, e.g. a "
+                             "compiled strategy tree)")
+    parser.add_argument("--tolerance", type=float, default=1e-6,
+                        help="relative difference above which an input counts as different")
+    args = parser.parse_args(argv)
+    args.datadir = args.datadir.resolve()
+    args.altdata_cache = args.altdata_cache.resolve()
+    if not args.datadir.is_dir():
+        parser.error(f"--datadir {args.datadir} is not a directory")
+    if args.end <= args.start + timedelta(hours=1):
+        parser.error("--end must be at least two candles after --start")
+    for path in args.config:
+        if not path.is_file():
+            parser.error(f"--config {path}: no such file")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        report = run_both(args)
+    except Exception:  # noqa: BLE001 - reported with its traceback, exit status 1
+        logger.exception("Parity run failed")
+        return 1
+    args.out.write_text(json.dumps(jsonable(report), indent=2))
+    print_report(jsonable(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,6 +49,7 @@ import copy
 import json
 import logging
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -164,15 +165,59 @@ def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
         candle_agreement=float((d == b).mean()), differences=differences)
 
 
-def compare_trades(dry: pd.DataFrame, backtest: pd.DataFrame) -> dict[str, Any]:
-    """Trade entries (pair, open time) of both runs: counts and the share in both."""
-    a = set(zip(dry["pair"], pd.to_datetime(dry["open_date"], utc=True), strict=True))
-    b = set(zip(backtest["pair"], pd.to_datetime(backtest["open_date"], utc=True), strict=True))
+def _entries(trades: pd.DataFrame) -> set[tuple[str, pd.Timestamp]]:
+    return set(zip(trades["pair"], pd.to_datetime(trades["open_date"], utc=True), strict=True))
+
+
+def why_no_entry(pair: str, at: pd.Timestamp, trades: pd.DataFrame, journal: list[Any],
+                 max_open_trades: int) -> str:
+    """Why a run did not open ``pair`` at ``at`` (UTC): a trade of the pair still open, all
+    ``max_open_trades`` slots taken, and the run's risk-journal denials within one candle of
+    ``at`` (``journal``: :class:`plugins.risk.journal.JournalRow` of that window)."""
+    opened = pd.to_datetime(trades["open_date"], utc=True)
+    closed = pd.to_datetime(trades["close_date"], utc=True)
+    open_now = trades[(opened < at) & (closed.isna() | (closed > at))]
+    reasons = []
+    if pair in set(open_now["pair"]):
+        row = open_now[open_now["pair"] == pair].iloc[0]
+        reasons.append(f"{pair} trade opened {pd.Timestamp(row['open_date']).isoformat()} still "
+                       "open")
+    elif len(open_now) >= max_open_trades:
+        reasons.append(f"all {max_open_trades} slots taken ({', '.join(open_now['pair'])})")
+    for row in journal:
+        if row.decision != "pass" and row.pair in (pair, None):
+            reasons.append(f"{row.kind} {row.decision} {row.reason}"
+                           + (f" ({row.detail})" if row.detail else ""))
+    return "; ".join(dict.fromkeys(reasons)) or "no open trade, free slot, no journaled denial"
+
+
+def compare_trades(dry: pd.DataFrame, backtest: pd.DataFrame, journals: dict[str, Any],
+                   timeframe_s: int, max_open_trades: int) -> dict[str, Any]:
+    """Trade entries (pair, open time) of both runs: counts, the share in both, and for each
+    entry made by one run only, why the other did not (:func:`why_no_entry`).
+
+    Args:
+        journals: ``{"dry": DecisionJournal, "backtest": DecisionJournal}``.
+        timeframe_s: candle length (s): journal rows within one candle of the entry count.
+    """
+    a, b = _entries(dry), _entries(backtest)
     either = a | b
+    tf = pd.Timedelta(seconds=timeframe_s)
+
+    def explain(only: set, other: str, other_trades: pd.DataFrame) -> list[dict[str, str]]:
+        out = []
+        for pair, at in sorted(only):
+            rows = journals[other].query(since=(at - tf).to_pydatetime(),
+                                         until=(at + tf).to_pydatetime())
+            out.append({"pair": pair, "open_date": at.isoformat(),
+                        f"why_not_in_{other}": why_no_entry(pair, at, other_trades, rows,
+                                                            max_open_trades)})
+        return out
+
     return {"dry_trades": len(a), "backtest_trades": len(b), "both": len(a & b),
             "identical_share": len(a & b) / len(either) if either else 1.0,
-            "dry_only": sorted(f"{p} {t.isoformat()}" for p, t in a - b),
-            "backtest_only": sorted(f"{p} {t.isoformat()}" for p, t in b - a)}
+            "dry_only": explain(a - b, "backtest", backtest),
+            "backtest_only": explain(b - a, "dry", dry)}
 
 
 # --------------------------------------------------------------------------- the two sides
@@ -223,6 +268,7 @@ def run_backtest(config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``freqtrade backtesting``'s path in this process; returns (analysed candles with
     unshifted signals inside the timerange, trades)."""
     from freqtrade.optimize.backtesting import Backtesting
+    from freqtrade.persistence.usedb_context import enable_database_use
 
     backtesting = Backtesting(config)
     data, timerange = backtesting.load_bt_data()
@@ -236,7 +282,12 @@ def run_backtest(config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         return out
 
     strategy.advise_all_indicators = keep
-    backtesting.backtest_one_strategy(strategy, data, timerange)
+    try:
+        backtesting.backtest_one_strategy(strategy, data, timerange)
+    finally:
+        # Backtesting switched Freqtrade's trades and locks to memory for the process;
+        # a later dry-run in this process needs its database back (as `freqtrade` does).
+        enable_database_use()
     trades = backtesting.all_bt_content[strategy.get_strategy_name()]["results"]
     frames = [frame.assign(pair=pair) for pair, frame in analysed["frames"].items()]
     return pd.concat(frames, ignore_index=True), trades
@@ -245,6 +296,7 @@ def run_backtest(config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 def run_both(args: argparse.Namespace) -> dict[str, Any]:
     """Both sides and the comparison; the report as a dict."""
     from freqtrade.enums import RunMode
+    from freqtrade.exchange import timeframe_to_seconds
     from freqtrade.misc import deep_merge_dicts
 
     from adapters.replay_exchange import ReplayExchangeConfig, serving
@@ -259,10 +311,12 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     merged: dict = {}
     for path in [*base, *args.config]:
         merged = deep_merge_dicts(json.loads(path.read_text()), merged)
-    overlay = parity_overlay(args, merged, userdir)
     report: dict[str, Any] = {"arguments": {k: str(v) if isinstance(v, Path | datetime) else v
                                             for k, v in vars(args).items()},
                               "workdir": str(tmp)}
+    # a copy: the dry-run's live refresh must not write into the user's cache
+    args.altdata_cache = Path(shutil.copytree(args.altdata_cache, tmp / "altdata"))
+    overlay = parity_overlay(args, merged, userdir)
     with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
         offline = tmp / "offline.json"
         offline.write_text(json.dumps(offline_overlay(server.api_url)))
@@ -280,8 +334,7 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
             if args.strategy_path:
                 extra["strategy_path"] = str(args.strategy_path.resolve())
             sides[side] = freqtrade_config([*files, path], runmode, datadir, extra)
-        # The dry-run first: a Backtesting instance switches Freqtrade's persistence to
-        # in-memory trades for the rest of the process.
+        # The dry-run first, then the backtest: both in this process, one after the other.
         run = run_stepped_dryrun(sides["dryrun"], args.start, args.end)
         began = time.monotonic()
         bt_candles, bt_trades = run_backtest(sides["backtest"])
@@ -296,7 +349,14 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     report["signals"] = signals.__dict__
     report["target_share"] = TARGET_SHARE
     report["meets_target"] = signals.identical_share >= TARGET_SHARE
-    report["trades"] = compare_trades(run.trades, bt_trades)
+    from plugins.risk.journal import DecisionJournal, journal_path
+
+    with DecisionJournal(journal_path(sides["dryrun"])) as dry_journal, \
+            DecisionJournal(journal_path(sides["backtest"])) as bt_journal:
+        report["trades"] = compare_trades(
+            run.trades, bt_trades, {"dry": dry_journal, "backtest": bt_journal},
+            timeframe_to_seconds(sides["dryrun"]["timeframe"]),
+            int(sides["dryrun"]["max_open_trades"]))
     report["freqai_schedule"] = (
         "one training per side at --start on the same train_period_days (backtest_period_days "
         "and live_retrain_hours cover the window, expiration_hours 0)"
@@ -316,6 +376,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, pd.Timestamp | datetime):
         return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -340,6 +402,10 @@ def print_report(report: dict) -> None:
         f"FreqAI schedule: {report['freqai_schedule']}",
     ]
     print("\n".join(lines))
+    for side, key in (("dry-run only", "dry_only"), ("backtest only", "backtest_only")):
+        for trade in t[key]:
+            why = next(v for k, v in trade.items() if k.startswith("why_not_in_"))
+            print(f"  trade {side}: {trade['pair']} {trade['open_date']} - other side: {why}")
     for diff in s["differences"]:
         inputs = ", ".join(f"{i['column']} {i['dry']} vs {i['backtest']}"
                            for i in diff["inputs"][:DIFFS_SHOWN]) or "no input differs"
@@ -372,6 +438,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-freqai", action="store_true",
                         help="turn FreqAI off (for a strategy that does not use it, e.g. a "
                              "compiled strategy tree)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work dir (user_data of both sides, logs, models)")
     parser.add_argument("--tolerance", type=float, default=1e-6,
                         help="relative difference above which an input counts as different")
     args = parser.parse_args(argv)
@@ -397,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.out.write_text(json.dumps(jsonable(report), indent=2))
     print_report(jsonable(report))
+    if not args.keep:
+        shutil.rmtree(report["workdir"], ignore_errors=True)
     return 0
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -54,3 +57,13 @@ def write_json(path: Path, data: dict) -> Path:
     """Write ``data`` as JSON to ``path`` and return the path."""
     path.write_text(json.dumps(data, indent=2))
     return path
+
+
+def load_bench(name: str) -> ModuleType:
+    """The benchmark script ``bench/<name>.py`` as a module (``bench`` is not a package)."""
+    path = REPO_ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_bench
 
-
-def _load_bench():
-    """``bench`` is not a package: load the module from its path."""
-    path = REPO_ROOT / "bench" / "moe_vs_baseline.py"
-    spec = importlib.util.spec_from_file_location("moe_vs_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("moe_vs_baseline")
 SQRT365 = math.sqrt(365)
 
 

@@ -24,23 +24,26 @@ from pathlib import Path
 
 from plugins.core.errors import SuiteError
 
-#: Bump when the table layout changes; a file of another version is refused (``JournalError``).
-SCHEMA_VERSION = 1
+#: Bump when the table layout changes; a file of another version is refused (``JournalError``)
+#: unless ``_MIGRATIONS`` upgrades it (version 1 -> 2 added ``until``, the end of a breaker lock).
+SCHEMA_VERSION = 2
 KINDS = frozenset({"signal", "gate", "breaker", "stake", "stage", "reset"})
 #: Run modes whose journal lies next to Freqtrade's trades database.
 LIVE_MODES = frozenset({"dry_run", "live"})
 KEEP_FRAC = 0.9
-_COLUMNS = "ts, kind, decision, reason, pair, detail, stake, features_hash"
+_COLUMNS = "ts, kind, decision, reason, pair, detail, stake, features_hash, until"
 _SQLITE_URL = re.compile(r"^sqlite(\+\w+)?:///(?P<path>[^?]+)")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL,
     decision TEXT NOT NULL, reason TEXT NOT NULL, pair TEXT, detail TEXT NOT NULL DEFAULT '',
-    stake REAL, features_hash TEXT);
+    stake REAL, features_hash TEXT, until TEXT);
 CREATE INDEX IF NOT EXISTS decisions_ts ON decisions(ts);
 CREATE INDEX IF NOT EXISTS decisions_pair ON decisions(pair);
 CREATE INDEX IF NOT EXISTS decisions_reason ON decisions(reason);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 """
+#: schema version -> statements that upgrade a file of that version to the next one
+_MIGRATIONS = {"1": "ALTER TABLE decisions ADD COLUMN until TEXT"}
 
 
 class JournalError(SuiteError):
@@ -55,7 +58,8 @@ class JournalRow:
     ``decision`` (``"pass"``, ``"deny"``, ``"trip"``, ``"clamp"``...) for machine-readable
     ``reason`` (``"daily_loss"``, ``"rsi_overbought"``...) on ``pair`` (``None``: account-wide).
     ``detail``: human-readable figures (``"day loss 3.10 % >= 3.00 %"``); ``stake``: in stake
-    currency, after the decision; ``features_hash``: ``features_hash()`` of a signal's inputs."""
+    currency, after the decision; ``features_hash``: ``features_hash()`` of a signal's inputs;
+    ``until``: for a breaker trip, when its lock ends (tz-aware UTC)."""
 
     ts: datetime
     kind: str
@@ -65,6 +69,7 @@ class JournalRow:
     detail: str = ""
     stake: float | None = None
     features_hash: str | None = None
+    until: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.ts.tzinfo is None:
@@ -134,10 +139,15 @@ class DecisionJournal:
         with self._transaction() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = None if found is None else found[0]
+            while version in _MIGRATIONS:
+                conn.execute(_MIGRATIONS[version])
+                version = str(int(version) + 1)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
             if found is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif found[0] != str(SCHEMA_VERSION):
-                raise JournalError(f"Decision journal {self.path} has schema version {found[0]}; "
+            elif version != str(SCHEMA_VERSION):
+                raise JournalError(f"Decision journal {self.path} has schema version {version}; "
                                    f"this suite reads version {SCHEMA_VERSION}. Move the file "
                                    "aside (a new one is created) or use the suite that wrote it.")
             for statement in filter(str.strip, _SCHEMA.split(";")):
@@ -164,10 +174,11 @@ class DecisionJournal:
     def record_many(self, rows: Iterable[JournalRow]) -> None:
         """Append decisions in one transaction (all or none)."""
         params = [(_iso(r.ts), r.kind, r.decision, r.reason, r.pair, r.detail,
-                   None if r.stake is None else float(r.stake), r.features_hash) for r in rows]
+                   None if r.stake is None else float(r.stake), r.features_hash,
+                   None if r.until is None else _iso(r.until)) for r in rows]
         with self._transaction() as conn:
-            conn.executemany(f"INSERT INTO decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             params)
+            conn.executemany(f"INSERT INTO decisions ({_COLUMNS}) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
             self._trim(conn)
 
     def query(self, since: datetime | None = None, until: datetime | None = None,
@@ -196,7 +207,9 @@ class DecisionJournal:
             records = self._conn.execute(sql, params).fetchall()
         if limit is not None:
             records.reverse()
-        return [JournalRow(datetime.fromisoformat(r[0]), *r[1:]) for r in records]
+        return [JournalRow(datetime.fromisoformat(r[0]), *r[1:-1],
+                           until=None if r[-1] is None else datetime.fromisoformat(r[-1]))
+                for r in records]
 
     def summary(self, kind: str | None = None) -> dict[tuple[str, str, str], int]:
         """Row counts by (kind, decision, reason), largest first; only ``kind`` when given."""

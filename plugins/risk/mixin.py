@@ -111,6 +111,9 @@ class RiskGuardMixin:
     def _guard_bot_loop_start(self, original):
         @wraps(original)
         def bot_loop_start(current_time: datetime, **kwargs) -> None:
+            if self.config.get("runmode") == RunMode.PLOT:  # plot-dataframe: nothing trades
+                original(current_time=current_time, **kwargs)
+                return
             try:
                 self._risk_loop(current_time)
             except Exception as err:  # noqa: BLE001 - Freqtrade only logs it; fail closed instead
@@ -230,6 +233,9 @@ class RiskGuardMixin:
         if live:
             from plugins.rpc import attach
             self.suite_rpc = attach(self)
+        elif self.config.get("runmode") == RunMode.PLOT:
+            from plugins.rpc.plot import add_journal_breaker_column
+            add_journal_breaker_column(self)
         logger.info("Risk guard active; journal %s", path)
 
     def _risk_journal_signals(self, pair: str, frame: pd.DataFrame, column: str) -> None:
@@ -273,7 +279,8 @@ class RiskGuardMixin:
             logger.warning("Breaker %s tripped (%s): %s until %s", trip.reason.value,
                            trip.state.name, trip.detail, until)
             self.risk_journal.record(JournalRow(ts=now, kind="breaker", decision="trip",
-                                                reason=trip.reason.value, detail=trip.detail))
+                                                reason=trip.reason.value, detail=trip.detail,
+                                                until=until))
             if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
                 send_notification(self.dp, f"Breaker {trip.reason.value} tripped: {trip.detail}")
         self.risk_decision = decision

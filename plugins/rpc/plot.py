@@ -1,28 +1,38 @@
-"""The breaker state as an analysed-dataframe column, for FreqUI's chart.
+"""The breaker state as an analysed-dataframe column, for FreqUI's chart and plot-dataframe.
 
-``risk_state`` per candle = the most severe suite lock (breaker trip) in force at the
-candle's close (the newest candle: at analysis time): 0 ACTIVE, 1 REDUCING, 2 HALTED (the
-kill switch), from the lock history in Freqtrade's database (lifted locks count until they
-were lifted). ``attach`` adds the column
-and a ``risk`` subplot to ``plot_config`` in dry-run/live only: in backtesting and
-``freqtrade plot-dataframe`` there is no lock history to draw from.
+``risk_state`` per candle = the most severe suite breaker lock in force at the candle's close
+(the newest candle: at analysis time): 0 ACTIVE, 1 REDUCING, 2 HALTED (the kill switch).
+
+- Dry-run/live (``add_breaker_column``, called by ``attach``): from the lock history in
+  Freqtrade's database (lifted locks count until they were lifted).
+- ``freqtrade plot-dataframe`` (``add_journal_breaker_column``, called by the risk mixin in the
+  plot run mode): from the breaker trips in the decision journal of the run being plotted: the
+  dry-run/live journal with ``--trade-source DB`` (next to ``--db-url``), else the journal of
+  the last backtest. A backtest's analysis cannot have the column: breakers trip while trades
+  are simulated, after the candles were analysed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from freqtrade.enums import RunMode
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence.pairlock import PairLock
 from sqlalchemy import select
 
+from plugins.risk.journal import DecisionJournal, JournalRow, journal_path
 from plugins.risk.mixin import LOCK_PREFIX, lock_reason
 from plugins.risk.state import BreakerReason, TradingState
+
+logger = logging.getLogger(__name__)
 
 COLUMN = "risk_state"
 PLOT = {"risk": {COLUMN: {"color": "red", "type": "bar"}}}
@@ -77,18 +87,64 @@ def suite_lock_rows() -> list[PairLock]:
         PairLock.pair == "*", PairLock.reason.like(f"{LOCK_PREFIX}%"))).all())
 
 
+def journal_spans(rows: Sequence[JournalRow]) -> list[LockSpan]:
+    """Spans of the breaker trips in decision-journal ``rows`` (oldest first): a trip is in
+    force from its time to its ``until``; a kill-switch trip ends earlier at the first
+    kill-switch reset after it. Trips without ``until`` (journals before schema 2) are left out."""
+    resets = [r.ts for r in rows if r.kind == "reset"
+              and r.reason == BreakerReason.DRAWDOWN_KILL_SWITCH.value]
+    spans = []
+    for row in rows:
+        if row.kind != "breaker" or row.decision != "trip" or row.until is None:
+            continue
+        end = row.until
+        if row.reason == BreakerReason.DRAWDOWN_KILL_SWITCH.value:
+            end = min([end, *(t for t in resets if t >= row.ts)])
+            spans.append(LockSpan(row.ts, end, TradingState.HALTED))
+        else:
+            spans.append(LockSpan(row.ts, end, TradingState.REDUCING))
+    return spans
+
+
+def plotted_journal(config: dict) -> Path:
+    """The journal of the run ``freqtrade plot-dataframe`` draws: the dry-run/live one next
+    to ``db_url`` with ``trade_source`` ``DB``, else the backtest's (``journal_path``)."""
+    if config.get("trade_source") == "DB":
+        mode = RunMode.DRY_RUN if config.get("dry_run") else RunMode.LIVE
+    else:
+        mode = RunMode.BACKTEST
+    return journal_path({**config, "runmode": mode})
+
+
+def add_journal_breaker_column(strategy: Any) -> None:
+    """plot-dataframe: :data:`COLUMN` from the breaker trips in :func:`plotted_journal` (0
+    everywhere when that journal does not exist), and the ``risk`` subplot."""
+    path = plotted_journal(strategy.config)
+    if path.exists():
+        with DecisionJournal(path) as journal:
+            spans = journal_spans(journal.query(kind="breaker") + journal.query(kind="reset"))
+    else:
+        spans = []
+    logger.info("Breaker state for the plot: %d breaker spans from %s", len(spans), path)
+    _wrap_advise(strategy, lambda: spans, lambda: datetime(1970, 1, 1, tzinfo=UTC))
+
+
 def add_breaker_column(strategy: Any, clock: Callable[[], datetime]) -> None:
     """Wrap ``strategy.advise_indicators`` (on the instance, after the risk mixin's own
     wrapper) to append :data:`COLUMN`, and add the ``risk`` subplot to ``plot_config``.
     Runs in the bot thread with the bot's database session."""
+    _wrap_advise(strategy, lambda: lock_spans(suite_lock_rows(), clock()), clock)
+
+
+def _wrap_advise(strategy: Any, spans: Callable[[], Sequence[LockSpan]],
+                 clock: Callable[[], datetime]) -> None:
     original = strategy.advise_indicators
 
     @wraps(original)
     def advise_indicators(dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
         dataframe = original(dataframe, metadata)
-        now = clock()
-        spans = lock_spans(suite_lock_rows(), now)
-        dataframe[COLUMN] = breaker_state(dataframe["date"], strategy.timeframe, spans, now)
+        dataframe[COLUMN] = breaker_state(dataframe["date"], strategy.timeframe, spans(),
+                                          clock())
         return dataframe
 
     strategy.advise_indicators = advise_indicators

@@ -8,6 +8,7 @@ opened while it was active.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,3 +231,35 @@ def test_canary_stage_scales_stakes_and_active_rolls_back_on_drawdown(
     assert before["stake_amount"].min() > 900, "active: full stake (1000 USDT)"
     assert after["stake_amount"].max() <= 0.15 * 1000 * 1.01, "canary: 15 % of the stake"
     assert len(scaled) >= len(after)
+
+
+def test_plot_dataframe_after_backtest_draws_breaker_state_from_its_journal(
+        tmp_path, replay_server, candle_datadir, altdata_cache):
+    _, locks, results_dir = run_backtest(tmp_path, replay_server, candle_datadir, altdata_cache,
+                                         "RiskScenario", {"max_consecutive_losses": 3,
+                                                          "losing_streak_pause_min": 180})
+    assert locks, "the scenario trips the losing-streak breaker"
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, {
+        "strategy": "RiskScenario", "freqai": {"enabled": False},
+        "exchange": {"pair_whitelist": ["BTC/USDT", "ETH/USDT"]},
+        "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
+                     "risk": {**QUIET, "max_consecutive_losses": 3,
+                              "losing_streak_pause_min": 180}},
+    })
+
+    result = run_freqtrade(["plot-dataframe", *configs, "--strategy-path",
+                            str(REPO_ROOT / "tests/e2e/strategies"), "--pairs", "BTC/USDT",
+                            "--timerange", "20240301-20240401"],
+                           tmp_path / "plot.log", timeout=300)
+
+    log = (tmp_path / "plot.log").read_text()
+    assert result.returncode == 0, log[-3000:]
+    flat = log.replace("\n", "")  # the console log wraps long lines
+    spans = re.search(r"Breaker state for the plot: (\d+) breaker spans from ", flat)
+    with DecisionJournal(results_dir / "journal.backtest.sqlite") as journal:
+        trips = journal.query(kind="breaker")
+    assert spans and int(spans[1]) == len(trips) > 0, log[-3000:]
+    assert " - ERROR - " not in log, log[-3000:]
+    assert f"spans from {results_dir / 'journal.backtest.sqlite'}" in flat
+    html = (tmp_path / "user_data" / "plot" / "freqtrade-plot-BTC_USDT-1h.html").read_text()
+    assert '"name":"risk_state"' in html

@@ -185,9 +185,9 @@ def test_open_when_other_schema_version_then_journal_error(tmp_path):
     path = tmp_path / "journal.sqlite"
     DecisionJournal(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
 
-    with pytest.raises(JournalError, match="schema version 2") as raised:
+    with pytest.raises(JournalError, match="schema version 99") as raised:
         DecisionJournal(path)
 
     assert isinstance(raised.value, SuiteError)
@@ -257,3 +257,26 @@ def test_features_hash_when_same_values_in_other_order_then_same_hash():
 ])
 def test_features_hash_when_values_compared_then_equal_only_up_to_12_digits(a, b, same):
     assert (features_hash(a) == features_hash(b)) == same
+
+
+def test_open_when_version_1_file_then_migrated_with_rows_kept_and_until_recorded(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    with sqlite3.connect(path) as conn:  # the version-1 layout, as the first release wrote it
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute("CREATE TABLE decisions (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, "
+                     "kind TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL, pair TEXT, "
+                     "detail TEXT NOT NULL DEFAULT '', stake REAL, features_hash TEXT)")
+        conn.execute("INSERT INTO decisions (ts, kind, decision, reason, detail) VALUES "
+                     "('2024-03-01T00:00:00.000000+00:00', 'breaker', 'trip', 'daily_loss', 'x')")
+    until = datetime(2024, 3, 2, tzinfo=UTC)
+
+    with DecisionJournal(path) as journal:
+        journal.record(JournalRow(ts=datetime(2024, 3, 1, 1, tzinfo=UTC), kind="breaker",
+                                  decision="trip", reason="losing_streak", until=until))
+        old, new = journal.query()
+
+    assert (old.reason, old.until) == ("daily_loss", None)
+    assert (new.reason, new.until) == ("losing_streak", until)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)

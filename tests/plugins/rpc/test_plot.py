@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 from freqtrade.persistence import PairLocks
 
+from plugins.risk.journal import JournalRow
+from plugins.risk.state import TradingState
 from plugins.rpc import plot
 from tests.plugins.rpc.conftest import NOW, analysed_frame, dry_run_config, running_strategy
 
@@ -60,3 +62,28 @@ def test_add_breaker_column_when_kill_switch_in_db_then_last_candles_halted_and_
 
     assert list(frame[plot.COLUMN].iloc[-5:]) == [0, 2, 2, 2, 2], "from the candle closing at 09:00"
     assert set(strategy.plot_config["subplots"]) == {"regime", "risk"}
+
+
+def test_journal_spans_when_trips_and_a_kill_switch_reset_then_spans_end_at_until_or_reset():
+    t0 = NOW - 10 * HOUR
+    rows = [JournalRow(ts=t0, kind="breaker", decision="trip", reason="daily_loss",
+                       until=t0 + 3 * HOUR),
+            JournalRow(ts=t0 + HOUR, kind="breaker", decision="trip",
+                       reason="drawdown_kill_switch", until=t0 + timedelta(days=3650)),
+            JournalRow(ts=t0 + 5 * HOUR, kind="reset", decision="clear",
+                       reason="drawdown_kill_switch"),
+            JournalRow(ts=t0 + 6 * HOUR, kind="breaker", decision="trip", reason="old_row")]
+
+    spans = plot.journal_spans(rows)
+
+    assert spans == [plot.LockSpan(t0, t0 + 3 * HOUR, TradingState.REDUCING),
+                     plot.LockSpan(t0 + HOUR, t0 + 5 * HOUR, TradingState.HALTED)]
+
+
+def test_plotted_journal_when_db_source_then_dry_run_journal_else_backtest_journal(tmp_path):
+    config = {"user_data_dir": str(tmp_path), "dry_run": True,
+              "db_url": f"sqlite:///{tmp_path / 'trades.sqlite'}"}
+    assert plot.plotted_journal({**config, "trade_source": "DB"}) == \
+        tmp_path / "trades.journal.sqlite"
+    assert plot.plotted_journal({**config, "trade_source": "file"}) == \
+        tmp_path / "backtest_results" / "journal.backtest.sqlite"

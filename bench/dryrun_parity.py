@@ -88,8 +88,8 @@ class SignalComparison:
         identical_share: ``both / (dry + backtest - both)``; 1.0 when there is no signal.
         candle_agreement: share of candles whose ``enter_long`` agrees.
         differences: one row per differing candle: ``pair``, ``date`` (UTC), ``dry``,
-            ``backtest`` (0/1) and ``inputs``: a list of ``{"column", "dry", "backtest",
-            "rel_diff"}``, largest relative difference first.
+            ``backtest`` (0/1), ``inputs``: a list of ``{"column", "dry", "backtest",
+            "rel_diff"}`` (:func:`differing_inputs`), and ``cause`` (:func:`difference_cause`).
     """
 
     candles: int
@@ -125,7 +125,26 @@ def differing_inputs(dry: pd.Series, backtest: pd.Series, tolerance: float) -> l
         if rel > tolerance:
             out.append({"column": column, "dry": None if pd.isna(a) else float(a),
                         "backtest": None if pd.isna(b) else float(b), "rel_diff": float(rel)})
-    return sorted(out, key=lambda d: -d["rel_diff"])
+    # FreqAI's live statistics (<output>_mean/_std) last: they explain nothing by themselves
+    return sorted(out, key=lambda d: (d["column"].endswith(("_mean", "_std")), -d["rel_diff"]))
+
+
+def difference_cause(inputs: list[dict]) -> str:
+    """A one-line cause from the differing inputs of one candle (:func:`differing_inputs`):
+    features first (FreqAI ``%``-columns), then model outputs (``&``-targets, ``do_predict``,
+    regime columns) with identical features - a model trained on different rows or values -
+    then anything else."""
+    columns = [i["column"] for i in inputs]
+    features = [c for c in columns if c.startswith("%")]
+    if features:
+        return f"features differ: {', '.join(features[:DIFFS_SHOWN])}"
+    outputs = [c for c in columns if c.startswith(("&", "do_predict", "expert_pred_", "regime",
+                                                   "gate_weight_", "confidence"))
+               and not c.endswith(("_mean", "_std"))]
+    if outputs:
+        return ("model output differs with identical features (the two models were trained "
+                f"on different data): {', '.join(outputs[:DIFFS_SHOWN])}")
+    return f"inputs differ: {', '.join(columns[:DIFFS_SHOWN])}" if columns else "no input differs"
 
 
 def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
@@ -155,10 +174,10 @@ def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
         dry_values = pd.Series({c: row[c] for c in bt_columns if c in dry.columns})
         bt_values = pd.Series({c: row[f"{c}__bt"] if f"{c}__bt" in merged.columns else row[c]
                                for c in bt_columns})
+        inputs = differing_inputs(dry_values, bt_values, tolerance)
         differences.append({
             "pair": row["pair"], "date": row["date"], "dry": int(d.iloc[i]),
-            "backtest": int(b.iloc[i]),
-            "inputs": differing_inputs(dry_values, bt_values, tolerance)})
+            "backtest": int(b.iloc[i]), "inputs": inputs, "cause": difference_cause(inputs)})
     return SignalComparison(
         candles=len(merged), dry_entries=int(d.sum()), backtest_entries=int(b.sum()),
         both_entries=both, identical_share=both / either if either else 1.0,
@@ -407,10 +426,12 @@ def print_report(report: dict) -> None:
             why = next(v for k, v in trade.items() if k.startswith("why_not_in_"))
             print(f"  trade {side}: {trade['pair']} {trade['open_date']} - other side: {why}")
     for diff in s["differences"]:
-        inputs = ", ".join(f"{i['column']} {i['dry']} vs {i['backtest']}"
-                           for i in diff["inputs"][:DIFFS_SHOWN]) or "no input differs"
+        inputs = ", ".join(f"{i['column']} {i['dry']:.6g} vs {i['backtest']:.6g}"
+                           if i["dry"] is not None and i["backtest"] is not None
+                           else f"{i['column']} {i['dry']} vs {i['backtest']}"
+                           for i in diff["inputs"][:3])
         print(f"  {diff['pair']} {diff['date']}: dry {diff['dry']} backtest {diff['backtest']}"
-              f" - {inputs}")
+              f" - {diff['cause']}" + (f" ({inputs})" if inputs else ""))
 
 
 def _utc(text: str) -> datetime:

@@ -32,6 +32,7 @@ def test_compare_signals_when_one_entry_differs_then_share_and_the_differing_inp
     [diff] = result.differences
     assert (diff["dry"], diff["backtest"]) == (1, 0)
     assert [i["column"] for i in diff["inputs"]] == ["&-s_close"]
+    assert diff["cause"].startswith("model output differs")
     assert diff["inputs"][0]["rel_diff"] == pytest.approx(0.4)
 
 
@@ -84,3 +85,13 @@ def test_step_times_when_on_grid_then_every_candle_open_inclusive():
 def test_step_times_when_start_off_grid_then_error_names_the_grid():
     with pytest.raises(SteppedRunError, match="not a 4h candle open"):
         step_times(datetime(2024, 3, 1, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC), "4h")
+
+
+def test_difference_cause_when_features_or_only_model_outputs_differ_then_named():
+    feature = {"column": "%-rsi-period_10", "dry": 1.0, "backtest": 2.0, "rel_diff": 0.5}
+    output = {"column": "&-s_close", "dry": 0.004, "backtest": 0.003, "rel_diff": 0.25}
+    stat = {"column": "&-s_close_mean", "dry": 0.1, "backtest": 0.2, "rel_diff": 0.5}
+    assert parity.difference_cause([feature, output]) == "features differ: %-rsi-period_10"
+    assert parity.difference_cause([stat, output]).startswith(
+        "model output differs with identical features")
+    assert parity.difference_cause([]) == "no input differs"

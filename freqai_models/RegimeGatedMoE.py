@@ -67,8 +67,13 @@ class RegimeGatedMoE(BaseRegressionModel):
         """
         X = data_dictionary["train_features"]
         model = RegimeGatedModel(self.regime_config)
-        model.fit(X, data_dictionary["train_labels"], regime_frame(_unscaled(dk, X)),
+        regime_X = regime_frame(_unscaled(dk, X))
+        model.fit(X, data_dictionary["train_labels"], regime_X,
                   sample_weight=data_dictionary["train_weights"])
+        # The statistics of the regime columns come from the training rows only, like FreqAI's
+        # own label statistics: computed over the predicted window they would leak its future.
+        fitted = model.predict(X.reset_index(drop=True), regime_X.reset_index(drop=True))
+        _register_output_stats(dk, self._regime_columns(model, fitted, dk), replace=True)
         self._states.pop(dk.pair, None)
         return model
 
@@ -94,7 +99,7 @@ class RegimeGatedMoE(BaseRegressionModel):
         extras = self._regime_columns(model, out, dk)
         pred_df = pd.concat([pred_df.reset_index(drop=True), extras], axis=1)
 
-        _register_output_stats(dk, extras)
+        _register_missing_output_stats(dk, extras)
         # datasieve's Pipeline["di"] logs a warning on every call when the step is absent
         steps = dict(dk.feature_pipeline.steps)
         dk.DI_values = steps["di"].di_values if "di" in steps else np.zeros(outliers.shape[0])
@@ -157,6 +162,17 @@ def _register_output_stats(dk: FreqaiDataKitchen, extras: pd.DataFrame,
         values = pd.to_numeric(extras[column], errors="coerce").dropna()
         means[column] = float(values.mean()) if len(values) else 0.0
         stds[column] = float(values.std(ddof=0)) if len(values) else 0.0
+
+
+def _register_missing_output_stats(dk: FreqaiDataKitchen, extras: pd.DataFrame) -> None:
+    """Neutral statistics (0.0, as FreqAI writes for a failed training) for any numeric regime
+    column of ``extras`` a model's saved metadata lacks, e.g. a model saved before they were
+    recorded at training time. Never computed from ``extras``: that would be look-ahead."""
+    means = dk.data.setdefault("labels_mean", {})
+    stds = dk.data.setdefault("labels_std", {})
+    for column in extras.columns:
+        if _is_regime_output(column) and column not in means:
+            means[column], stds[column] = 0.0, 0.0
 
 
 def _unscaled(dk: FreqaiDataKitchen, X: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,8 @@ def compose_service() -> dict:
 
 def test_image_is_official_freqai_image_pinned_to_the_project_freqtrade_version():
     pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    version = next(p.split("==")[1] for p in pins if p.startswith("freqtrade[freqai]=="))
+    version = next(p.split("==")[1] for p in pins
+                   if p.startswith("freqtrade[") and "freqai" in p.split("]")[0])
 
     assert compose_service()["image"] == f"freqtradeorg/freqtrade:{version}_freqai"
 

@@ -101,9 +101,10 @@ def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports
 #: FreqAI predicts no candle at a run's end (see tests/e2e/strict_lookahead.py), so
 #: recursive-analysis' last-row check always lists exactly its prediction columns.
 FREQAI_LAST_CANDLE_COLUMNS = {"&-s_close", "&-s_close_mean", "&-s_close_std", "do_predict"}
-#: ... and RegimeGatedMoE's extra prediction columns (freqai_models/RegimeGatedMoE.py).
+#: ... and RegimeGatedMoE's extra prediction columns (freqai_models/RegimeGatedMoE.py), with
+#: the ``_mean``/``_std`` FreqAI writes beside each numeric one (as beside ``&-s_close``).
 MOE_PREDICTION_COLUMN = re.compile(r"^(regime(_label|_prob_\d+)?|gate_weight_\d+|expert_pred_\d+|"
-                                   r"confidence)$")
+                                   r"confidence)(_mean|_std)?$")
 
 
 def test_recursive_analysis_when_run_on_default_strategy_then_no_recursive_variance(

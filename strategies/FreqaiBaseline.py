@@ -22,6 +22,7 @@ from freqtrade.strategy import DecimalParameter, IStrategy
 from pandas import DataFrame
 from technical import qtpylib
 
+from plugins.core.warmup import freqai_startup_candles
 from plugins.risk import RiskGuardMixin
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,18 @@ class FreqaiBaseline(RiskGuardMixin, IStrategy):
             "do_predict": {"do_predict": {"color": "brown"}},
         },
     }
+
+    def __init__(self, config: dict) -> None:
+        super().__init__(config)
+        needed = freqai_startup_candles(config.get("freqai", {}),
+                                        config.get("timeframe", self.timeframe))
+        if self.startup_candle_count < needed:
+            logger.info("FreqAI features on %s need %d startup candles to converge "
+                        "(plugins.core.warmup); raising %s.startup_candle_count from %d",
+                        config.get("freqai", {}).get("feature_parameters", {}).get(
+                            "include_timeframes"), needed, type(self).__name__,
+                        self.startup_candle_count)
+            self.startup_candle_count = needed
 
     def feature_engineering_expand_all(self, dataframe: DataFrame, period: int, metadata: dict,
                                        **kwargs) -> DataFrame:

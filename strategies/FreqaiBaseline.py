@@ -23,6 +23,7 @@ from pandas import DataFrame
 from technical import qtpylib
 
 from plugins.core.warmup import freqai_startup_candles
+from plugins.core.windowed import money_flow_index, window_mean, window_std
 from plugins.risk import RiskGuardMixin
 
 logger = logging.getLogger(__name__)
@@ -75,18 +76,23 @@ class FreqaiBaseline(RiskGuardMixin, IStrategy):
     def feature_engineering_expand_all(self, dataframe: DataFrame, period: int, metadata: dict,
                                        **kwargs) -> DataFrame:
         """Features expanded over periods, timeframes, shifted candles and correlated pairs."""
+        # MFI, Bollinger bands and the volume mean are computed window by window
+        # (plugins.core.windowed): TA-Lib's and pandas' running sums would make them depend, in
+        # their last bits, on where the data starts, i.e. differ between backtest and dry-run.
+        # RSI/ADX/EMA forget their seed within the startup (plugins.core.warmup).
         dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period)
-        dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period)
+        dataframe["%-mfi-period"] = money_flow_index(dataframe, period)
         dataframe["%-adx-period"] = ta.ADX(dataframe, timeperiod=period)
         dataframe["%-roc-period"] = ta.ROC(dataframe, timeperiod=period)
         dataframe["%-close_to_ema-period"] = (
             dataframe["close"] / ta.EMA(dataframe, timeperiod=period) - 1)
-        bollinger = qtpylib.bollinger_bands(qtpylib.typical_price(dataframe), window=period,
-                                            stds=2.2)
-        dataframe["%-bb_width-period"] = (bollinger["upper"] - bollinger["lower"]) / bollinger["mid"]
-        dataframe["%-close_to_bb_lower-period"] = dataframe["close"] / bollinger["lower"]
+        # Bollinger bands: mid +/- 2.2 sample standard deviations of the typical price.
+        typical = qtpylib.typical_price(dataframe)
+        mid, spread = window_mean(typical, period), 2.2 * window_std(typical, period)
+        dataframe["%-bb_width-period"] = 2 * spread / mid
+        dataframe["%-close_to_bb_lower-period"] = dataframe["close"] / (mid - spread)
         dataframe["%-relative_volume-period"] = (
-            dataframe["volume"] / dataframe["volume"].rolling(period).mean())
+            dataframe["volume"] / window_mean(dataframe["volume"], period))
         return dataframe
 
     def feature_engineering_expand_basic(self, dataframe: DataFrame, metadata: dict,
@@ -107,7 +113,7 @@ class FreqaiBaseline(RiskGuardMixin, IStrategy):
         """Training label: mean close of the next ``label_period_candles`` / close - 1."""
         horizon = self.freqai_info["feature_parameters"]["label_period_candles"]
         dataframe["&-s_close"] = (
-            dataframe["close"].shift(-horizon).rolling(horizon).mean() / dataframe["close"] - 1)
+            window_mean(dataframe["close"].shift(-horizon), horizon) / dataframe["close"] - 1)
         return dataframe
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import talib
 
+from plugins.core.windowed import window_mean, window_std
 from plugins.regime.base import RegimeDetectorError
 
 logger = logging.getLogger(__name__)
@@ -98,9 +99,10 @@ def regime_inputs(ohlcv: pd.DataFrame, window: int = 24) -> pd.DataFrame:
     log_close = pd.Series(np.log(close))
     r1 = log_close.diff()
     ret = log_close - log_close.shift(window)
-    vol = r1.rolling(window, min_periods=window).std(ddof=1)
+    # Window by window (plugins.core.windowed): the same value wherever the data starts.
+    vol = window_std(r1, window, ddof=1)
     down = np.minimum(r1, 0.0) ** 2
-    downside_vol = np.sqrt(down.rolling(window, min_periods=window).mean())
+    downside_vol = np.sqrt(window_mean(down, window))
     adx = talib.ADX(prices["high"], prices["low"], close, timeperiod=ADX_PERIOD)
     ema = pd.Series(talib.EMA(close, timeperiod=EMA_PERIOD))
     ema_slope = ema / ema.shift(EMA_SLOPE_LAG) - 1.0

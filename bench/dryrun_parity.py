@@ -38,6 +38,8 @@ has then), which is a difference of design, not of code path; it is stated in th
 - Trades: entries (pair, open time) in both runs / in either. Informative only: the dry-run
   checks ROI and stop-loss once per step at the candle's open price, the backtest against the
   candle's high and low, so exits - and with them free slots for later entries - can differ.
+- Training (FreqAI): per pair, the two sides' saved training frames compared bit for bit
+  (rows, dates, every feature); a model-output difference names what differed in training.
 
 Exit status 0 when both sides ran, whatever the figures; 1 when one failed; 2 on bad arguments.
 """
@@ -145,6 +147,73 @@ def difference_cause(inputs: list[dict]) -> str:
         return ("model output differs with identical features (the two models were trained "
                 f"on different data): {', '.join(outputs[:DIFFS_SHOWN])}")
     return f"inputs differ: {', '.join(columns[:DIFFS_SHOWN])}" if columns else "no input differs"
+
+
+def compare_training(models_dir: Path, pairs: list[str], top: int = DIFFS_SHOWN) -> dict[str, dict]:
+    """Per pair, FreqAI's saved training frames of the two sides compared bit for bit.
+
+    Reads ``<models_dir>/parity-<side>/sub-train-<COIN>_<ts>/cb_<coin>_<ts>_trained_df.pkl``
+    (the scaled ``train_features`` FreqAI saves with each model: the dry-run always, the
+    backtest with ``freqai.save_backtest_models``) and ``..._trained_dates_df.pkl``, latest
+    training per side.
+
+    Returns:
+        ``{pair: {"rows": [dry, backtest], "same_dates": bool, "identical": bool,
+        "differing_columns": [{"column", "max_rel_diff"}, ...]}}`` (largest first, at most
+        ``top``; relative difference as in :func:`differing_inputs`), or ``{pair: {"missing":
+        side}}`` when a side saved no training frame.
+    """
+    out: dict[str, dict] = {}
+    for pair in pairs:
+        coin = pair.split("/")[0]
+        frames = {}
+        for side in ("dryrun", "backtest"):
+            found = sorted((models_dir / f"parity-{side}").glob(
+                f"sub-train-{coin}_*/cb_{coin.lower()}_*_trained_df.pkl"))
+            if not found:
+                break
+            dates = found[-1].with_name(found[-1].name.replace("_trained_df", "_trained_dates_df"))
+            frames[side] = (pd.read_pickle(found[-1]),
+                            pd.read_pickle(dates) if dates.exists() else None)
+        else:
+            (dry, dry_dates), (bt, bt_dates) = frames["dryrun"], frames["backtest"]
+            same_dates = dry_dates is not None and bt_dates is not None and \
+                np.array_equal(np.asarray(dry_dates), np.asarray(bt_dates))
+            differing = []
+            if dry.shape == bt.shape and list(dry.columns) == list(bt.columns):
+                a, b = dry.to_numpy(dtype="float64"), bt.to_numpy(dtype="float64")
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rel = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
+                rel = np.where(np.isnan(a) & np.isnan(b), 0.0, np.nan_to_num(rel, nan=1.0))
+                worst = pd.Series(rel.max(axis=0), index=dry.columns)
+                differing = [{"column": c, "max_rel_diff": float(v)}
+                             for c, v in worst[worst > 0].sort_values(ascending=False)
+                             .head(top).items()]
+                identical = same_dates and not differing
+            else:
+                identical = False
+                differing = [{"column": c, "max_rel_diff": 1.0}
+                             for c in sorted(set(dry.columns) ^ set(bt.columns))[:top]]
+            out[pair] = {"rows": [len(dry), len(bt)], "same_dates": bool(same_dates),
+                         "identical": bool(identical), "differing_columns": differing}
+            continue
+        out[pair] = {"missing": "dryrun" if "dryrun" not in frames else "backtest"}
+    return out
+
+
+def training_cause(training: dict | None) -> str:
+    """What :func:`compare_training` says about one pair, as a clause for a model-output
+    difference."""
+    if not training or "missing" in training:
+        return ""
+    if training["identical"]:
+        return "; training frames bit-identical (the fit itself differs)"
+    if training["rows"][0] != training["rows"][1] or not training["same_dates"]:
+        return (f"; training rows differ ({training['rows'][0]} dry-run vs "
+                f"{training['rows'][1]} backtest, or other dates)")
+    worst = ", ".join(f"{d['column']} {d['max_rel_diff']:.1e}"
+                      for d in training["differing_columns"])
+    return f"; training features differ (max relative): {worst}"
 
 
 def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
@@ -270,6 +339,8 @@ def parity_overlay(args: argparse.Namespace, base: dict, userdir: Path) -> dict:
         overlay["freqai"] = {
             "feature_parameters": {"include_corr_pairlist": corr},
             "backtest_period_days": math.ceil(window_h / 24) + 1,
+            # the backtest's training frames, to compare with the dry-run's (compare_training)
+            "save_backtest_models": True,
             "live_retrain_hours": window_h + 1, "expiration_hours": 0}
     return overlay
 
@@ -376,6 +447,11 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
             run.trades, bt_trades, {"dry": dry_journal, "backtest": bt_journal},
             timeframe_to_seconds(sides["dryrun"]["timeframe"]),
             int(sides["dryrun"]["max_open_trades"]))
+    if "freqai" in overlay and not args.no_freqai:
+        report["training"] = compare_training(userdir / "models", args.pairs)
+        for diff in report["signals"]["differences"]:
+            if diff["cause"].startswith("model output differs"):
+                diff["cause"] += training_cause(report["training"].get(diff["pair"]))
     report["freqai_schedule"] = (
         "one training per side at --start on the same train_period_days (backtest_period_days "
         "and live_retrain_hours cover the window, expiration_hours 0)"
@@ -420,6 +496,15 @@ def print_report(report: dict) -> None:
         f"({report['steps']} steps, {report['dryrun_training_wait_s']:.1f} s FreqAI training)",
         f"FreqAI schedule: {report['freqai_schedule']}",
     ]
+    for pair, training in report.get("training", {}).items():
+        if "missing" in training:
+            lines.append(f"training {pair}: no saved training frame on the {training['missing']} side")
+        else:
+            worst = ", ".join(f"{d['column']} {d['max_rel_diff']:.1e}"
+                              for d in training["differing_columns"])
+            lines.append(f"training {pair}: rows {training['rows'][0]} / {training['rows'][1]}, "
+                         + ("bit-identical features" if training["identical"]
+                            else f"features differ: {worst or 'dates differ'}"))
     print("\n".join(lines))
     for side, key in (("dry-run only", "dry_only"), ("backtest only", "backtest_only")):
         for trade in t[key]:

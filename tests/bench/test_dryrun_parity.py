@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -95,3 +96,34 @@ def test_difference_cause_when_features_or_only_model_outputs_differ_then_named(
     assert parity.difference_cause([stat, output]).startswith(
         "model output differs with identical features")
     assert parity.difference_cause([]) == "no input differs"
+
+
+def _save_training(models: Path, side: str, coin: str, frame: pd.DataFrame,
+                   dates: pd.Series) -> None:
+    folder = models / f"parity-{side}" / f"sub-train-{coin}_1714521600"
+    folder.mkdir(parents=True)
+    frame.to_pickle(folder / f"cb_{coin.lower()}_1714521600_trained_df.pkl")
+    dates.to_pickle(folder / f"cb_{coin.lower()}_1714521600_trained_dates_df.pkl")
+
+
+def test_compare_training_when_one_feature_differs_in_last_bits_then_named_with_its_size(tmp_path):
+    dates = pd.Series(pd.date_range("2024-04-01", periods=3, freq="1h", tz="UTC"))
+    frame = pd.DataFrame({"%-rsi": [0.1, 0.2, 0.3], "%-bb_width": [0.5, 0.6, 0.7]})
+    nudged = frame.assign(**{"%-bb_width": frame["%-bb_width"] * (1 + 1e-8)})
+    _save_training(tmp_path, "dryrun", "ETH", frame, dates)
+    _save_training(tmp_path, "backtest", "ETH", nudged, dates)
+    _save_training(tmp_path, "dryrun", "BTC", frame, dates)
+    _save_training(tmp_path, "backtest", "BTC", frame.copy(), dates)
+
+    result = parity.compare_training(tmp_path, ["ETH/USDT", "BTC/USDT", "XRP/USDT"])
+
+    assert result["BTC/USDT"]["identical"] is True
+    eth = result["ETH/USDT"]
+    assert (eth["identical"], eth["rows"], eth["same_dates"]) == (False, [3, 3], True)
+    [worst] = eth["differing_columns"]
+    assert worst["column"] == "%-bb_width" and worst["max_rel_diff"] == pytest.approx(1e-8, rel=1e-3)
+    assert result["XRP/USDT"] == {"missing": "dryrun"}
+    assert "training features differ" in parity.training_cause(eth)
+    assert "%-bb_width 1.0e-08" in parity.training_cause(eth)
+    assert "bit-identical" in parity.training_cause(result["BTC/USDT"])
+    assert parity.training_cause(result["XRP/USDT"]) == ""

@@ -36,6 +36,10 @@ def test_parity_when_regime_moe_dry_run_steps_over_two_days_then_entry_signals_i
     assert report["meets_target"] is True
     for diff in signals["differences"]:
         assert diff["inputs"], f"unexplained difference: {diff}"
+    # Both sides trained on bit-identical frames (warm-up and window-by-window features).
+    assert set(report["training"]) == {"BTC/USDT", "ETH/USDT"}
+    for pair, training in report["training"].items():
+        assert training["identical"], f"{pair}: {training}"
     # FreqAI predicted on every candle of the dry-run (the live loop raised on the second
     # prediction before RegimeGatedMoE registered its regime columns' statistics).
     assert report["freqai_schedule"].startswith("one training per side")

@@ -52,7 +52,7 @@ test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The quick benchmarks (minutes). bench-moe is the long evaluation of the regime-gated mixture
-# against the single LightGBM (two walk-forward backtests of the demo window, ~15-20 min on 2 cores).
+# against the single LightGBM (two walk-forward backtests of the demo window, ~6 min on 2 cores).
 bench: setup
 	@for b in bench/bench_*.py bench/compiled_vs_handwritten.py bench/council_latency.py; do \
 	  echo "== $$b"; $(PY) $$b; done

@@ -166,39 +166,44 @@ def compare_training(models_dir: Path, pairs: list[str], top: int = DIFFS_SHOWN)
     out: dict[str, dict] = {}
     for pair in pairs:
         coin = pair.split("/")[0]
-        frames = {}
-        for side in ("dryrun", "backtest"):
-            found = sorted((models_dir / f"parity-{side}").glob(
-                f"sub-train-{coin}_*/cb_{coin.lower()}_*_trained_df.pkl"))
-            if not found:
-                break
-            dates = found[-1].with_name(found[-1].name.replace("_trained_df", "_trained_dates_df"))
-            frames[side] = (pd.read_pickle(found[-1]),
-                            pd.read_pickle(dates) if dates.exists() else None)
-        else:
-            (dry, dry_dates), (bt, bt_dates) = frames["dryrun"], frames["backtest"]
-            same_dates = dry_dates is not None and bt_dates is not None and \
-                np.array_equal(np.asarray(dry_dates), np.asarray(bt_dates))
-            differing = []
-            if dry.shape == bt.shape and list(dry.columns) == list(bt.columns):
-                a, b = dry.to_numpy(dtype="float64"), bt.to_numpy(dtype="float64")
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    rel = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
-                rel = np.where(np.isnan(a) & np.isnan(b), 0.0, np.nan_to_num(rel, nan=1.0))
-                worst = pd.Series(rel.max(axis=0), index=dry.columns)
-                differing = [{"column": c, "max_rel_diff": float(v)}
-                             for c, v in worst[worst > 0].sort_values(ascending=False)
-                             .head(top).items()]
-                identical = same_dates and not differing
-            else:
-                identical = False
-                differing = [{"column": c, "max_rel_diff": 1.0}
-                             for c in sorted(set(dry.columns) ^ set(bt.columns))[:top]]
-            out[pair] = {"rows": [len(dry), len(bt)], "same_dates": bool(same_dates),
-                         "identical": bool(identical), "differing_columns": differing}
+        dry = _latest_training(models_dir / "parity-dryrun", coin)
+        bt = _latest_training(models_dir / "parity-backtest", coin)
+        if dry is None or bt is None:
+            out[pair] = {"missing": "dryrun" if dry is None else "backtest"}
             continue
-        out[pair] = {"missing": "dryrun" if "dryrun" not in frames else "backtest"}
+        (dry, dry_dates), (bt, bt_dates) = dry, bt
+        same_dates = dry_dates is not None and bt_dates is not None and \
+            np.array_equal(np.asarray(dry_dates), np.asarray(bt_dates))
+        if dry.shape == bt.shape and list(dry.columns) == list(bt.columns):
+            a, b = dry.to_numpy(dtype="float64"), bt.to_numpy(dtype="float64")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rel = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
+            rel = np.where(np.isnan(a) & np.isnan(b), 0.0, np.nan_to_num(rel, nan=1.0))
+            worst = pd.Series(rel.max(axis=0), index=dry.columns)
+            differing = [{"column": c, "max_rel_diff": float(v)}
+                         for c, v in worst[worst > 0].sort_values(ascending=False).head(top).items()]
+            identical = same_dates and not differing
+        else:
+            identical = False
+            differing = [{"column": c, "max_rel_diff": 1.0}
+                         for c in sorted(set(dry.columns) ^ set(bt.columns))[:top]]
+        out[pair] = {"rows": [len(dry), len(bt)], "same_dates": bool(same_dates),
+                     "identical": bool(identical), "differing_columns": differing}
     return out
+
+
+def _latest_training(side_dir: Path, coin: str) -> tuple[pd.DataFrame, Any] | None:
+    """(training features, training dates or None) of ``coin``'s latest saved model in
+    ``side_dir``, or None when it saved none."""
+    found = sorted(side_dir.glob(f"sub-train-{coin}_*/cb_{coin.lower()}_*_trained_df.pkl"))
+    if not found:
+        return None
+    dates = found[-1].with_name(found[-1].name.replace("_trained_df", "_trained_dates_df"))
+    return pd.read_pickle(found[-1]), pd.read_pickle(dates) if dates.exists() else None
+
+
+def _worst_columns(training: dict) -> str:
+    return ", ".join(f"{d['column']} {d['max_rel_diff']:.1e}" for d in training["differing_columns"])
 
 
 def training_cause(training: dict | None) -> str:
@@ -211,9 +216,7 @@ def training_cause(training: dict | None) -> str:
     if training["rows"][0] != training["rows"][1] or not training["same_dates"]:
         return (f"; training rows differ ({training['rows'][0]} dry-run vs "
                 f"{training['rows'][1]} backtest, or other dates)")
-    worst = ", ".join(f"{d['column']} {d['max_rel_diff']:.1e}"
-                      for d in training["differing_columns"])
-    return f"; training features differ (max relative): {worst}"
+    return f"; training features differ (max relative): {_worst_columns(training)}"
 
 
 def compare_signals(dry: pd.DataFrame, backtest: pd.DataFrame,
@@ -500,11 +503,9 @@ def print_report(report: dict) -> None:
         if "missing" in training:
             lines.append(f"training {pair}: no saved training frame on the {training['missing']} side")
         else:
-            worst = ", ".join(f"{d['column']} {d['max_rel_diff']:.1e}"
-                              for d in training["differing_columns"])
             lines.append(f"training {pair}: rows {training['rows'][0]} / {training['rows'][1]}, "
                          + ("bit-identical features" if training["identical"]
-                            else f"features differ: {worst or 'dates differ'}"))
+                            else f"features differ: {_worst_columns(training) or 'dates differ'}"))
     print("\n".join(lines))
     for side, key in (("dry-run only", "dry_only"), ("backtest only", "backtest_only")):
         for trade in t[key]:

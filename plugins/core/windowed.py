@@ -17,15 +17,15 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def _windows(series: pd.Series, window: int) -> np.ndarray:
+def _rolling(series: pd.Series, window: int, reduce: str, **kwargs: int) -> pd.Series:
+    """``numpy.<reduce>`` over each window of ``window`` values, aligned on the window's last
+    row; NaN on the first ``window - 1`` rows (all rows when the series is shorter)."""
     if window < 1:
         raise ValueError(f"window={window}: need at least 1 candle")
-    return sliding_window_view(series.to_numpy(dtype="float64"), window)
-
-
-def _aligned(series: pd.Series, window: int, values: np.ndarray) -> pd.Series:
     out = np.full(len(series), np.nan)
-    out[window - 1:] = values
+    if len(series) >= window:
+        windows = sliding_window_view(series.to_numpy(dtype="float64"), window)
+        out[window - 1:] = getattr(windows, reduce)(axis=1, **kwargs)
     return pd.Series(out, index=series.index, name=series.name)
 
 
@@ -37,9 +37,7 @@ def window_mean(series: pd.Series, window: int) -> pd.Series:
     Raises:
         ValueError: ``window < 1``.
     """
-    if len(series) < window:
-        return pd.Series(np.nan, index=series.index, name=series.name)
-    return _aligned(series, window, _windows(series, window).mean(axis=1))
+    return _rolling(series, window, "mean")
 
 
 def window_sum(series: pd.Series, window: int) -> pd.Series:
@@ -48,9 +46,7 @@ def window_sum(series: pd.Series, window: int) -> pd.Series:
     Raises:
         ValueError: ``window < 1``.
     """
-    if len(series) < window:
-        return pd.Series(np.nan, index=series.index, name=series.name)
-    return _aligned(series, window, _windows(series, window).sum(axis=1))
+    return _rolling(series, window, "sum")
 
 
 def window_std(series: pd.Series, window: int, ddof: int = 1) -> pd.Series:
@@ -60,9 +56,7 @@ def window_std(series: pd.Series, window: int, ddof: int = 1) -> pd.Series:
     Raises:
         ValueError: ``window < 1``.
     """
-    if len(series) < window:
-        return pd.Series(np.nan, index=series.index, name=series.name)
-    return _aligned(series, window, _windows(series, window).std(axis=1, ddof=ddof))
+    return _rolling(series, window, "std", ddof=ddof)
 
 
 def money_flow_index(ohlcv: pd.DataFrame, period: int) -> pd.Series:

@@ -18,8 +18,8 @@ are used), ``--model``, ``--cassette-mode auto|replay|record|off``, ``--cassette
 ``--base-url``, ``--output-dir``, ``--datadir`` (``user_data/data/binance``).
 
 Exit status: 0 done (an abstention is a result, printed as ``ABSTAIN``); 1 bad input or data
-(message on stderr); 2 the LLM is unavailable (no ``ANTHROPIC_API_KEY`` and no cassette) or the
-budget refused the call.
+(message on stderr); 2 a usage error (e.g. a review id not of the shape ``review`` prints), the
+LLM is unavailable (no ``ANTHROPIC_API_KEY`` and no cassette) or the budget refused the call.
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ def _briefing_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--news", type=Path, help="file of headlines, one a line (untrusted text)")
 
 
+def _review_id_arg(text: str) -> str:
+    """argparse type: a review id of the shape the suite generates (else a usage error, 2)."""
+    from plugins.llm.review import ReviewIdError, check_review_id
+
+    try:
+        return check_review_id(text)
+    except ReviewIdError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m plugins.llm", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--notes", type=Path, help="owner's notes for the reviewer (untrusted text)")
     review.add_argument("--no-llm", action="store_true", help="figures only")
     approve = sub.add_parser("approve", help="write a review's proposal as a new tree version")
-    approve.add_argument("review_id")
+    approve.add_argument("review_id", type=_review_id_arg)
     approve.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"))
     approve.add_argument("--compiled-dir", type=Path, default=Path("strategies/compiled"),
                          help="compiled strategies (backtrader ones in its backtrader/)")

@@ -11,7 +11,10 @@ a tree document, so they are rejected with the validator's problem. The review f
 change survived, ``proposal.yaml``. Without a valid answer the review is still written, with the
 figures and the reason the narrative is missing.
 
-``approve(id)``: a human's decision. It validates ``proposal.yaml`` again, writes
+``approve(id)``: a human's decision. The id must have the shape ``review_id`` generates
+(``check_review_id``: ``YYYYMMDD-<8 hex>`` or ``notrades-<8 hex>``); anything else - ``../``, an
+absolute path, 5,000 characters - is refused with ``ReviewIdError`` before a file is touched.
+It validates ``proposal.yaml`` again, writes
 ``<trees_dir>/<base>_v<N>.yaml`` (next free version, never overwriting), calls the tree compiler
 for every engine when installed, and marks the review approved (a second approval is refused).
 """
@@ -51,6 +54,10 @@ HOOK = "review"
 PATH_RE = r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$"
 _SEGMENT = re.compile(r"^(?P<key>[a-z_]+)(\[(?P<index>\d+)\])?$")
 MAX_TRADES_SHOWN = 40
+#: The shape of the ids ``review_id`` generates: the period's last day (``YYYYMMDD``, ASCII
+#: digits) or ``notrades``, a dash, 8 lowercase hex digits. Matched with ``fullmatch``.
+REVIEW_ID_RE = re.compile(r"(?:[0-9]{8}|notrades)-[0-9a-f]{8}")
+REVIEW_ID_SHAPE = "YYYYMMDD-xxxxxxxx (8 digits, a dash, 8 lowercase hex digits) or notrades-xxxxxxxx"
 
 SYSTEM = system_prompt(HOOK, """
 You write the weekly performance review of a rule-based strategy for its human owner. From the
@@ -88,6 +95,27 @@ class ReviewNarrative(BaseModel):
 class ReviewError(SuiteError):
     """A review cannot be approved (unknown id, no proposal, already approved, invalid
     proposal). The CLI exits 1 with the message."""
+
+
+class ReviewIdError(ReviewError):
+    """A review id that is not of the shape the suite generates (``REVIEW_ID_RE``): bad input,
+    refused before any file is read. The CLI exits 2 (usage), REST answers 422, Telegram
+    ``Refused: <message>``."""
+
+
+def check_review_id(rid: object) -> str:
+    """``rid`` when it has the shape ``review_id`` generates (``REVIEW_ID_RE``).
+
+    Raises:
+        ReviewIdError: anything else (a path, ``../``, an over-long or empty string); the
+            message shows at most the first 40 characters of it.
+    """
+    text = rid if isinstance(rid, str) else repr(rid)
+    if isinstance(rid, str) and REVIEW_ID_RE.fullmatch(rid):
+        return rid
+    shown = repr(text[:40]) + (f"... ({len(text)} characters)" if len(text) > 40 else "")
+    raise ReviewIdError(f"{shown} is not a review id: expected {REVIEW_ID_SHAPE}, as printed by "
+                        "`python -m plugins.llm review` (or /review)")
 
 
 @dataclass(frozen=True)
@@ -288,8 +316,10 @@ def approve(rid: str, out_dir: Path, trees_dir: Path, compiled_dir: Path | None 
     in the repository; None: not compiled).
 
     Raises:
+        ReviewIdError: ``rid`` is not of the shape ``review_id`` generates (nothing is read).
         ReviewError: unknown review, no proposal, already approved, or an invalid proposal.
     """
+    rid = check_review_id(rid)
     folder = Path(out_dir) / "reviews" / rid
     meta_path, marker = folder / "review.json", folder / "approved.json"
     if not meta_path.is_file():

@@ -48,6 +48,11 @@ class LlmRefused(Exception):  # noqa: N818 - reads as "the LLM layer refused"
     to approve). REST answers 409, Telegram ``Refused: <reason>``."""
 
 
+class LlmBadInput(LlmRefused):
+    """The request itself is malformed (a review id not of the shape the suite generates).
+    REST answers 422, Telegram ``Refused: <reason>``."""
+
+
 def _module(name: str) -> Any:
     try:
         return importlib.import_module(f"{LLM_PACKAGE}.{name}")
@@ -175,6 +180,7 @@ class LlmHooks:
 
         Raises:
             LlmUnavailable: no ``plugins.llm``.
+            LlmBadInput: ``review_id`` is not of the shape ``plugins.llm`` generates.
             LlmRefused: unknown id, nothing to approve, already approved, invalid proposal.
         """
         review_mod = _module("review")
@@ -182,6 +188,8 @@ class LlmHooks:
         try:
             result = review_mod.approve(review_id, output_dir, self.trees_dir, self.compiled_dir,
                                         now=now)
+        except review_mod.ReviewIdError as err:
+            raise LlmBadInput(str(err)) from err
         except review_mod.ReviewError as err:
             raise LlmRefused(str(err)) from err
         logger.warning("Review %s approved by %s: %s", review_id, by, result.tree_path)

@@ -10,7 +10,8 @@ Freqtrade route does; 401 without):
 - ``POST killswitch_reset`` with ``{"confirm": "CONFIRM"}``: lift the kill switch (run by
   the bot thread at its next loop; 504 when no loop runs within 30 s, e.g. a stopped bot);
 - ``POST approve`` with ``{"id": "..."}``: approve a reviewed change (409 when refused: unknown
-  id, nothing to approve, already approved; 503 without ``plugins.llm``).
+  id, nothing to approve, already approved; 422 for an id not of the shape reviews get;
+  503 without ``plugins.llm``).
 
 Freqtrade builds its FastAPI app before the strategy starts, and its UI catch-all route
 ``/{rest_of_path:path}`` answers every later-added path with 404; :func:`register_routes`
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plugins.risk.journal import KINDS
 from plugins.rpc.botthread import BotLoopTimeout
-from plugins.rpc.llm_hooks import LlmRefused, LlmUnavailable
+from plugins.rpc.llm_hooks import LlmBadInput, LlmRefused, LlmUnavailable
 from plugins.rpc.selfcheck import catch_all_index, holds_route
 from plugins.rpc.service import SuiteService
 from plugins.rpc.status import Answer, JournalFilters
@@ -56,6 +57,8 @@ def _data(call: Callable[[], Answer]) -> dict[str, Any]:
         return call().data
     except LlmUnavailable as err:
         raise HTTPException(status_code=503, detail=f"not available: {err}") from err
+    except LlmBadInput as err:
+        raise HTTPException(status_code=422, detail=str(err)) from err
     except LlmRefused as err:
         raise HTTPException(status_code=409, detail=str(err)) from err
     except BotLoopTimeout as err:

@@ -122,6 +122,18 @@ def test_review_when_strategy_has_no_tree_then_503_not_available(client):
 
 
 def test_approve_when_review_unknown_then_409_refused(client):
-    approve = client.post(f"{PREFIX}/approve", auth=(USER, PASSWORD), json={"id": "r1"})
+    approve = client.post(f"{PREFIX}/approve", auth=(USER, PASSWORD),
+                          json={"id": "20240320-0123abcd"})
 
-    assert approve.status_code == 409 and "No review 'r1'" in approve.json()["detail"]
+    assert approve.status_code == 409
+    assert "No review '20240320-0123abcd'" in approve.json()["detail"]
+
+
+@pytest.mark.parametrize("rid", ["../forged", "/etc/passwd", "2" * 5000, "r1"],
+                         ids=["parent", "absolute", "5000-chars", "short"])
+def test_approve_when_id_not_of_the_generated_shape_then_422_naming_the_shape(client, rid):
+    approve = client.post(f"{PREFIX}/approve", auth=(USER, PASSWORD), json={"id": rid})
+
+    assert approve.status_code == 422
+    detail = approve.json()["detail"]
+    assert "is not a review id" in detail and "YYYYMMDD-" in detail and len(detail) < 400

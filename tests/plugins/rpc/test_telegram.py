@@ -114,15 +114,16 @@ def test_authorized_chat_gets_answers_to_status_commands(telegram_suite, bot_api
 
 def test_llm_commands_answer_not_available_or_refused_without_llm_inputs(telegram_suite,
                                                                           bot_api):
-    usage, ideas, review, approve, approve_usage = ask(
+    usage, ideas, review, approve, approve_usage, approve_path = ask(
         bot_api, CHAT, "/ideas", "/ideas BTC bottoms when fear peaks", "/review",
-        "/approve r-1", "/approve", answers=5)
+        "/approve 20240320-0123abcd", "/approve", "/approve ../forged", answers=6)
 
     assert usage.startswith("Usage: /ideas <your thesis>")
     assert ideas.startswith("not available: No 1h candles for BTC/USDT")
     assert review.startswith("not available: SimpleNamespace was not compiled from a strategy tree")
-    assert approve.startswith("Refused: No review 'r-1'")
+    assert approve.startswith("Refused: No review '20240320-0123abcd'")
     assert approve_usage.startswith("Usage: /approve <id>")
+    assert approve_path.startswith("Refused: '../forged' is not a review id: expected YYYYMMDD-")
 
 
 def test_killswitch_reset_asks_first_and_lifts_only_on_confirm(telegram_suite, bot_api):

@@ -1,7 +1,9 @@
 """HTTP access for providers: ``requests`` with urllib3's retry/backoff, errors translated.
 
 Retries (urllib3 ``Retry``): connection errors, read errors, HTTP 429 and 5xx, with exponential
-backoff and the ``Retry-After`` header honoured (capped by ``max_retry_after_s``). Every
+backoff and the ``Retry-After`` header honoured up to ``max_retry_after_s`` (urllib3's
+``retry_after_max``, urllib3 >= 2.5: a longer ``Retry-After`` is waited only that long; its
+default is 6 h, which would stall the single live-refresh thread). Every
 request has a (connect, read) timeout. Wire errors become ``ProviderUnavailableError`` /
 ``ProviderSchemaError`` / ``ProviderConfigError`` here, at the boundary.
 """
@@ -59,7 +61,10 @@ class HttpSettings:
         connect_timeout_s / read_timeout_s: per request, in seconds.
         retries: extra attempts after the first for 429, 5xx and connection/read errors.
         backoff_s: backoff factor in seconds (urllib3: ``backoff_s * 2 ** (attempt - 1)``).
-        max_retry_after_s: longest ``Retry-After`` wait honoured before giving up.
+        max_retry_after_s: longest wait, in seconds, between two attempts: a ``Retry-After``
+            asking for more is cut to this, and exponential backoff never exceeds it. After
+            the last retry the request fails (``ProviderUnavailableError``), so one request
+            waits at most ``retries * max_retry_after_s`` plus its timeouts.
     """
 
     connect_timeout_s: float = 5.0
@@ -88,6 +93,7 @@ class HttpClient:
             total=self.settings.retries, connect=self.settings.retries,
             read=self.settings.retries, status=self.settings.retries,
             backoff_factor=self.settings.backoff_s, backoff_max=self.settings.max_retry_after_s,
+            retry_after_max=self.settings.max_retry_after_s,
             status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True, raise_on_status=False)
         self.session = requests.Session()

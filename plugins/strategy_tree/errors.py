@@ -83,3 +83,10 @@ class ConditionSyntaxError(RuleError):
 class TreeEvaluationError(StrategyTreeError):
     """The interpreter cannot evaluate a valid tree on the data given (a series needs data
     that was not passed, candles of the wrong timeframe, ...). The message names the fix."""
+
+
+class CompileConflictError(StrategyTreeError):
+    """A compiler refused to write its file: the target exists and was generated from another
+    tree (two names with one class name, e.g. ``a-b`` and ``a_b`` -> ``AB.py``) or was not
+    generated from a tree at all. Nothing is written; the message names both trees (or the
+    file) and the fix (rename one tree)."""

@@ -78,6 +78,9 @@ ROOT = "strategy"
 #: Sums of percentages may exceed their limit by this much (float rounding of 3 x 3.3%).
 TOLERANCE = 1e-9
 NAME_RE = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+#: A separator (``_ . -``) repeated or at the end: ``a..b`` / ``a-`` would compile to the class
+#: of ``a.b`` / ``a`` (``compilers.common.class_name`` drops separators).
+_NAME_SEPARATORS_RE = re.compile(r"[_.-]{2}|[_.-]$")
 PAIR_RE = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$")
 EVENTS = ("FOMC", "CPI")
 
@@ -384,7 +387,8 @@ class StrategyTree(_Model):
 
     Attributes:
         schema_version: this loader reads version ``SCHEMA_VERSION`` only.
-        name: identifier (letters, digits, ``_.-``; starts with a letter; up to 64).
+        name: identifier (letters, digits, ``_.-``; starts with a letter; up to 64; a separator
+            is never repeated nor last, so ``a..b`` cannot pass for ``a.b``).
         description: free text.
         assets: pairs the tree trades (``asset: X`` is read as ``assets: [X]``).
         timeframe: candles the tree is evaluated on; every series' timeframe must be a whole
@@ -429,6 +433,16 @@ class StrategyTree(_Model):
                             f"version {SCHEMA_VERSION})"[:200],
                             f"write schema_version: {SCHEMA_VERSION}, or upgrade "
                             "plugins.strategy_tree")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _single_separators(cls, value: str) -> str:
+        if _NAME_SEPARATORS_RE.search(value):
+            raise RuleError(f"name {value!r} has a repeated or trailing separator (_ . -); its "
+                            "compiled class name would be another tree's",
+                            "separate words with one _, . or - and end with a letter or digit, "
+                            "e.g. btc_trend_v2")
         return value
 
     @field_validator("assets")

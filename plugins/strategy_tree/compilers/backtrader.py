@@ -55,6 +55,7 @@ from plugins.strategy_tree.compilers.common import (
     stop_series,
     tree_series,
     tree_sha256,
+    write_generated,
 )
 from plugins.strategy_tree.explain import describe_series, explain
 from plugins.strategy_tree.schema import StrategyTree
@@ -77,12 +78,15 @@ DIFFERENCES = (
 
 
 def compile_tree(tree: StrategyTree, out_dir: Path | str) -> list[Path]:
-    """Write ``<out_dir>/<ClassName>.py``; returns ``[that path]``."""
+    """Write ``<out_dir>/<ClassName>.py`` atomically; returns ``[that path]``.
+
+    Raises:
+        CompileConflictError: the file exists and was generated from another tree or by hand
+            (``common.write_generated``); nothing is written.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{class_name(tree)}.py"
-    path.write_text(render(tree), encoding="utf-8")
-    return [path]
+    return [write_generated(out / f"{class_name(tree)}.py", render(tree), tree)]
 
 
 def build_backtrader_strategy(tree: StrategyTree) -> type[bt.Strategy]:

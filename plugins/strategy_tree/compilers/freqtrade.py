@@ -55,6 +55,7 @@ from plugins.strategy_tree.compilers.common import (
     stop_series,
     tree_series,
     tree_sha256,
+    write_generated,
 )
 from plugins.strategy_tree.explain import describe_series, explain
 from plugins.strategy_tree.schema import CalendarFilter, StrategyTree
@@ -81,12 +82,14 @@ def compile_tree(tree: StrategyTree, out_dir: Path | str) -> list[Path]:
     Args:
         tree: a validated tree (``compilers.compile_tree`` also takes a file or plain data).
         out_dir: the folder (created when missing).
+
+    Raises:
+        CompileConflictError: the file exists and was generated from another tree or by hand
+            (``common.write_generated``); nothing is written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{class_name(tree)}.py"
-    path.write_text(render(tree), encoding="utf-8")
-    return [path]
+    return [write_generated(out / f"{class_name(tree)}.py", render(tree), tree)]
 
 
 def render(tree: StrategyTree) -> str:

@@ -134,6 +134,10 @@ _DELETE = object()
     (("entry", "logic"), "MOST", "strategy.entry.logic", "Input should be 'ALL' or 'ANY'"),
     (("entry", "conditions"), [], "strategy.entry.conditions", "at least 1 item"),
     (("expiry",), 30, "strategy.expiry", "is not a duration"),
+    (("name",), "a..b", "strategy.name", "repeated or trailing separator"),
+    (("name",), "a-_b", "strategy.name", "repeated or trailing separator"),
+    (("name",), "a_b-", "strategy.name", "repeated or trailing separator"),
+    (("name",), "a-b.c_d", "strategy.name", None),  # fine: single separators
 ])
 def test_validate_tree_when_invalid_then_error_names_path_message_and_fix(path, value, where, says):
     data = _deep_set(BASE, path, value)

@@ -16,6 +16,7 @@ from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
 from plugins.llm.config import LlmConfig
 from plugins.regime.config import RegimeConfig
+from plugins.research.config import ResearchConfig
 from plugins.risk.config import RiskConfig, StageConfig
 from plugins.strategy_tree.config import StrategyTreeConfig
 
@@ -37,6 +38,7 @@ class SuiteConfig(BaseModel):
     alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     strategy_tree: StrategyTreeConfig = Field(default_factory=StrategyTreeConfig)
+    research: ResearchConfig = Field(default_factory=ResearchConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

@@ -387,8 +387,7 @@ class StrategyTree(_Model):
 
     Attributes:
         schema_version: this loader reads version ``SCHEMA_VERSION`` only.
-        name: identifier (letters, digits, ``_.-``; starts with a letter; up to 64; a separator
-            is never repeated nor last, so ``a..b`` cannot pass for ``a.b``).
+        name: identifier (letters, digits, ``_.-``; starts with a letter; up to 64).
         description: free text.
         assets: pairs the tree trades (``asset: X`` is read as ``assets: [X]``).
         timeframe: candles the tree is evaluated on; every series' timeframe must be a whole
@@ -438,6 +437,9 @@ class StrategyTree(_Model):
     @field_validator("name")
     @classmethod
     def _single_separators(cls, value: str) -> str:
+        # A separator is never repeated nor last, so ``a..b`` cannot pass for ``a.b``. (Said
+        # here, not in the class docstring: that is the JSON Schema description the LLM hooks
+        # send, part of every recorded cassette's key.)
         if _NAME_SEPARATORS_RE.search(value):
             raise RuleError(f"name {value!r} has a repeated or trailing separator (_ . -); its "
                             "compiled class name would be another tree's",

@@ -25,6 +25,13 @@ class CassetteMissError(LlmUnavailableError):
     ``record`` with an API key or against a local server)."""
 
 
+class LedgerUnreadableError(LlmUnavailableError):
+    """The call ledger (``ai_suite.llm.ledger_path``) cannot be read or written (not an SQLite
+    file, a foreign table, a permission, a lock held too long): the budget cannot be checked,
+    so no LLM call is made (fail closed). The message names the file and the fix; the CLI
+    exits 2, the bot's commands answer ``not available``."""
+
+
 class BudgetExceededError(LlmError):
     """The call would cross ``daily_budget_usd`` or ``monthly_budget_usd``; it was refused
     before anything was sent. Raise the cap or wait for the next UTC day / month."""

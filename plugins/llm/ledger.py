@@ -9,6 +9,10 @@ Before a live call the budget *reserves* the call's worst-case cost (``estimate_
 call is refused (``BudgetExceededError``) when spent + reserved + that estimate would exceed a
 cap, so parallel council calls cannot overshoot together. The reservation is released when the
 call returns and its real cost is written.
+
+A ledger that cannot be read or written (not an SQLite file, a foreign ``calls`` table, no
+permission) raises ``LedgerUnreadableError`` - an ``LlmUnavailableError``: the budget cannot be
+checked, so no call is made (fail closed); the message names the file and the fix.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from plugins.llm.config import ModelPrice
-from plugins.llm.errors import BudgetExceededError
+from plugins.llm.errors import BudgetExceededError, LedgerUnreadableError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, hook TEXT NOT NULL,
@@ -101,21 +105,51 @@ class Ledger:
 
     Args:
         path: the SQLite file (created with its folders).
+
+    Raises (every method):
+        LedgerUnreadableError: the file cannot be opened, read or written as a ledger.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable up to the last checkpoint
-        self._conn.executescript(_SCHEMA)
+        self._conn = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+            self._conn = conn
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable up to the last checkpoint
+            conn.executescript(_SCHEMA)
+            conn.execute(f"SELECT {_COLUMNS} FROM calls LIMIT 0")  # a foreign calls table?
+        except (sqlite3.Error, OSError) as err:
+            if self._conn is not None:
+                self._conn.close()
+            raise self._unreadable(err) from err
+
+    def _unreadable(self, err: Exception) -> LedgerUnreadableError:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        return LedgerUnreadableError(
+            f"LLM call ledger {self.path} cannot be read ({reason}); no LLM call is made until "
+            f"it can (the budget cannot be checked). If it is corrupt, move it aside: mv "
+            f"{self.path} {self.path}.corrupt (a new ledger starts from $0 spent: check the "
+            "provider's usage page first), or use another file (ai_suite.llm.ledger_path / "
+            "--ledger)")
+
+    @contextmanager
+    def _sql(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; SQLite errors become ``LedgerUnreadableError``."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as err:
+                raise self._unreadable(err) from err
 
     def record(self, rec: CallRecord) -> None:
         """Append one call."""
         u = rec.usage
-        with self._lock:
+        with self._sql():
             self._conn.execute(f"INSERT INTO calls ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
                 rec.ts.astimezone(UTC).isoformat(timespec="microseconds"), rec.hook, rec.prompt_hash,
                 rec.model, rec.source, rec.outcome, u.input_tokens, u.output_tokens,
@@ -123,7 +157,7 @@ class Ledger:
 
     def billed_since(self, since: datetime) -> float:
         """Billed USD of calls at or after ``since`` (tz-aware)."""
-        with self._lock:
+        with self._sql():
             (total,) = self._conn.execute(
                 "SELECT COALESCE(SUM(billed_usd), 0) FROM calls WHERE ts >= ?",
                 (since.astimezone(UTC).isoformat(timespec="microseconds"),)).fetchone()
@@ -132,7 +166,7 @@ class Ledger:
     def calls(self, limit: int | None = None) -> list[CallRecord]:
         """Calls, oldest first (the newest ``limit`` when given)."""
         sql = f"SELECT {_COLUMNS} FROM calls ORDER BY id DESC" + (" LIMIT ?" if limit else "")
-        with self._lock:
+        with self._sql():
             rows = self._conn.execute(sql, (limit,) if limit else ()).fetchall()
         out = []
         for r in reversed(rows):

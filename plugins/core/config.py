@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from adapters.alpaca.config import AlpacaConfig
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
+from plugins.execution.config import CostConfig
 from plugins.llm.config import LlmConfig
 from plugins.regime.config import RegimeConfig
 from plugins.research.config import ResearchConfig
@@ -39,6 +40,7 @@ class SuiteConfig(BaseModel):
     llm: LlmConfig = Field(default_factory=LlmConfig)
     strategy_tree: StrategyTreeConfig = Field(default_factory=StrategyTreeConfig)
     research: ResearchConfig = Field(default_factory=ResearchConfig)
+    costs: CostConfig = Field(default_factory=CostConfig)
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:

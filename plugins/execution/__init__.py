@@ -1,0 +1,14 @@
+"""Execution costs (layer 2): what a fill costs beyond Freqtrade's fee.
+
+- :mod:`plugins.execution.config`: ``ai_suite.costs`` (:class:`CostConfig`).
+- :mod:`plugins.execution.costs`: the cost model - half-spread from OHLC (Abdi & Ranaldo
+  2017), square-root market impact (Almgren et al. 2005; Toth et al. 2011), a fixed latency
+  extra - per pair, rolling, point-in-time, and the fill price it implies.
+- :mod:`plugins.execution.book`: depth levels whose walk reproduces the model's average fill
+  price (what the replay exchange serves, so Freqtrade's own dry-run fill logic lands on it).
+
+The model is applied to backtests by ``plugins.guard.costs.ExecutionCostMixin`` and to dry-run
+fills by the replay exchange (``adapters/replay_exchange``); fees stay Freqtrade's.
+
+Kept import-light: ``plugins.core.config`` imports :mod:`plugins.execution.config`.
+"""

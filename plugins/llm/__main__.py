@@ -287,9 +287,10 @@ def _budget(args: argparse.Namespace) -> int:
 
     config = _llm_config(args)
     ledger = Ledger(config.ledger_path)
-    today, month = Budget(ledger, config.daily_budget_usd, config.monthly_budget_usd).spent()
+    budget = Budget(ledger, config.daily_budget_usd, config.monthly_budget_usd)
+    today, month = budget.spent()
     print(f"Billed today (UTC) ${today:.4f} of ${config.daily_budget_usd:.2f}; this month "
-          f"${month:.4f} of ${config.monthly_budget_usd:.2f}")
+          f"${month:.4f} of ${config.monthly_budget_usd:.2f}; in flight ${budget.in_flight():.4f}")
     for c in ledger.calls(args.last):
         u = c.usage
         print(f"{c.ts:%Y-%m-%d %H:%M:%S} {c.hook:<18} {c.prompt_hash[:12]} {c.model} {c.source:<8} "

@@ -7,8 +7,12 @@ cassette. The budget sums billed cost since 00:00 UTC of the day and of the mont
 
 Before a live call the budget *reserves* the call's worst-case cost (``estimate_cost``); the
 call is refused (``BudgetExceededError``) when spent + reserved + that estimate would exceed a
-cap, so parallel council calls cannot overshoot together. The reservation is released when the
-call returns and its real cost is written.
+cap. Reservations are rows of the ledger itself (``reservations``), checked and written in one
+``BEGIN IMMEDIATE`` transaction (SQLite's write lock on the file), so every client, thread and
+process using the ledger file shares them: parallel council calls, the bot's commands (one
+client each) and a CLI run beside the bot cannot overshoot together. The reservation is
+released when the call returns and its real cost is written. A reservation whose process died
+(same host, pid gone) or older than ``RESERVATION_TTL`` no longer counts.
 
 A ledger that cannot be read or written (not an SQLite file, a foreign ``calls`` table, no
 permission) raises ``LedgerUnreadableError`` - an ``LlmUnavailableError``: the budget cannot be
@@ -17,12 +21,15 @@ checked, so no call is made (fail closed); the message names the file and the fi
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +44,14 @@ CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, hook
     cache_creation_input_tokens INTEGER NOT NULL, cache_read_input_tokens INTEGER NOT NULL,
     cost_usd REAL NOT NULL, billed_usd REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts);
+CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY, ts TEXT NOT NULL,
+    what TEXT NOT NULL, usd REAL NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    expires TEXT NOT NULL);
 """
+#: A reservation older than this no longer counts (a call - SDK retries included - is far
+#: shorter: at most ``timeout_s`` x (``max_retries`` + 1) = 600 s x 11 by the config bounds).
+RESERVATION_TTL = timedelta(hours=2)
+logger = logging.getLogger(__name__)
 _COLUMNS = ("ts, hook, prompt_hash, model, source, outcome, input_tokens, output_tokens, "
             "cache_creation_input_tokens, cache_read_input_tokens, cost_usd, billed_usd")
 
@@ -163,6 +177,37 @@ class Ledger:
                 (since.astimezone(UTC).isoformat(timespec="microseconds"),)).fetchone()
         return float(total)
 
+    def reserve(self, usd: float, what: str, caps: Sequence[Cap], now: datetime,
+                ttl: timedelta = RESERVATION_TTL) -> int:
+        """Hold ``usd`` against ``caps`` for every user of this ledger file (module docstring);
+        returns the reservation's id for ``release``.
+
+        Raises:
+            BudgetExceededError: billed + held + ``usd`` exceeds a cap; nothing is held.
+        """
+        with self._sql() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # the file's write lock: one reservation at a time
+            try:
+                rid = _reserve_rows(conn, usd, what, caps, now, ttl)
+                conn.execute("COMMIT")
+                return rid
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def release(self, reservation_id: int) -> None:
+        """Drop a reservation (its call returned; its real cost is recorded)."""
+        with self._sql() as conn:
+            conn.execute("DELETE FROM reservations WHERE id = ?", (reservation_id,))
+
+    def reserved_usd(self, now: datetime) -> float:
+        """USD held by reservations that still count at ``now`` (any process)."""
+        with self._sql() as conn:
+            (held,) = conn.execute("SELECT COALESCE(SUM(usd), 0) FROM reservations WHERE "
+                                   "expires >= ?", (_iso(now),)).fetchone()
+        return float(held)
+
     def calls(self, limit: int | None = None) -> list[CallRecord]:
         """Calls, oldest first (the newest ``limit`` when given)."""
         sql = f"SELECT {_COLUMNS} FROM calls ORDER BY id DESC" + (" LIMIT ?" if limit else "")
@@ -179,7 +224,59 @@ class Ledger:
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+@dataclass(frozen=True)
+class Cap:
+    """One budget cap: billed cost since ``since`` plus reservations plus the new estimate
+    may not exceed ``usd``. ``label`` (daily, monthly) and ``fix`` go into the refusal."""
+
+    label: str
+    since: datetime
+    usd: float
+    fix: str
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _reserve_rows(conn: sqlite3.Connection, usd: float, what: str, caps: Sequence[Cap],
+                  now: datetime, ttl: timedelta) -> int:
+    """Inside a write transaction: drop stale reservations, check ``caps``, insert one."""
+    host = socket.gethostname()
+    conn.execute("DELETE FROM reservations WHERE expires < ?", (_iso(now),))
+    dead = [(rid,) for rid, pid in conn.execute(
+        "SELECT id, pid FROM reservations WHERE host = ?", (host,)) if not _alive(pid)]
+    conn.executemany("DELETE FROM reservations WHERE id = ?", dead)
+    (held,) = conn.execute("SELECT COALESCE(SUM(usd), 0) FROM reservations").fetchone()
+    for cap in caps:
+        (spent,) = conn.execute("SELECT COALESCE(SUM(billed_usd), 0) FROM calls WHERE ts >= ?",
+                                (_iso(cap.since),)).fetchone()
+        if spent + held + usd > cap.usd:
+            raise BudgetExceededError(
+                f"LLM budget: {what} refused: the {cap.label} cap of ${cap.usd:.2f} would be "
+                f"exceeded (billed ${spent:.4f}, in flight ${held:.4f}, this call up to "
+                f"${usd:.4f}); {cap.fix}. `python -m plugins.llm budget` shows the spend.")
+    cursor = conn.execute(
+        "INSERT INTO reservations (ts, what, usd, host, pid, expires) VALUES (?,?,?,?,?,?)",
+        (_iso(now), what[:200], usd, host, os.getpid(), _iso(now + ttl)))
+    return int(cursor.lastrowid)
 
 
 def day_start(now: datetime) -> datetime:
@@ -193,50 +290,52 @@ def month_start(now: datetime) -> datetime:
 
 
 class Budget:
-    """Per-day and per-month USD caps over the ledger's billed cost.
+    """Per-day and per-month USD caps over the ledger's billed cost; reservations are the
+    ledger's (shared by every ``Budget`` on the same file, in any thread or process).
 
     Args:
-        ledger: where spending is read.
+        ledger: where spending is read and reservations are held.
         daily_usd / monthly_usd: the caps (0 refuses every live call).
         clock: the current time (tz-aware); injected so tests control the day.
+        reservation_ttl: after this long a reservation no longer counts (a crashed caller).
     """
 
     def __init__(self, ledger: Ledger, daily_usd: float, monthly_usd: float,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 reservation_ttl: timedelta = RESERVATION_TTL) -> None:
         self.ledger = ledger
         self.daily_usd = daily_usd
         self.monthly_usd = monthly_usd
         self.clock = clock
-        self._lock = threading.Lock()
-        self._reserved = 0.0
+        self.reservation_ttl = reservation_ttl
 
     def spent(self) -> tuple[float, float]:
         """Billed USD (today, this month), UTC."""
         now = self.clock()
         return self.ledger.billed_since(day_start(now)), self.ledger.billed_since(month_start(now))
 
+    def in_flight(self) -> float:
+        """USD reserved by calls in flight now (every user of the ledger file)."""
+        return self.ledger.reserved_usd(self.clock())
+
     @contextmanager
     def reserve(self, estimate_usd: float, what: str) -> Iterator[None]:
-        """Hold ``estimate_usd`` against both caps while the block runs.
+        """Hold ``estimate_usd`` against both caps while the block runs (``Ledger.reserve``).
 
         Raises:
             BudgetExceededError: spent + reserved + estimate exceeds a cap; nothing is held.
+            LedgerUnreadableError: the ledger cannot be read; nothing is held, no call made.
         """
-        with self._lock:
-            today, month = self.spent()
-            for label, spent, cap, fix in (
-                    ("daily", today, self.daily_usd, "raise ai_suite.llm.daily_budget_usd or wait "
-                                                     "for 00:00 UTC"),
-                    ("monthly", month, self.monthly_usd, "raise ai_suite.llm.monthly_budget_usd or "
-                                                         "wait for the next month")):
-                if spent + self._reserved + estimate_usd > cap:
-                    raise BudgetExceededError(
-                        f"LLM budget: {what} refused: the {label} cap of ${cap:.2f} would be exceeded "
-                        f"(billed ${spent:.4f}, in flight ${self._reserved:.4f}, this call up to "
-                        f"${estimate_usd:.4f}); {fix}. `python -m plugins.llm budget` shows the spend.")
-            self._reserved += estimate_usd
+        now = self.clock()
+        caps = (Cap("daily", day_start(now), self.daily_usd,
+                    "raise ai_suite.llm.daily_budget_usd or wait for 00:00 UTC"),
+                Cap("monthly", month_start(now), self.monthly_usd,
+                    "raise ai_suite.llm.monthly_budget_usd or wait for the next month"))
+        rid = self.ledger.reserve(estimate_usd, what, caps, now, self.reservation_ttl)
         try:
             yield
         finally:
-            with self._lock:
-                self._reserved = max(0.0, self._reserved - estimate_usd)
+            try:
+                self.ledger.release(rid)
+            except LedgerUnreadableError as err:  # it stops counting after reservation_ttl
+                logger.error("LLM budget: reservation %d of %s not released: %s", rid, what, err)

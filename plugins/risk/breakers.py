@@ -3,12 +3,16 @@
 Each rule returns a ``BreakerTrip`` (the state it demands, why, until when) or ``None``.
 Thresholds are inclusive: a loss of exactly ``max_daily_loss_frac`` trips (compared with a
 1e-12 tolerance, so 1 - 9300/10000 = 0.06999999999999995 counts as the 7 % it is). ``evaluate``
-combines all rules into one ``RiskDecision``; the bot's state is the most severe trip.
+combines all rules into one ``RiskDecision``; the bot's state is the most severe trip. The
+rules assume a valid snapshot; ``evaluate`` checks it first (:func:`invalid_inputs`) and fails
+closed on garbage (NaN, infinite or non-positive equity / anchors, NaN profits, negative counts):
+REDUCING with reason ``guard_error``, never ACTIVE.
 Boundaries: the UTC day starts at 00:00 UTC; the ISO week at Monday 00:00 UTC.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -120,8 +124,39 @@ RULES: tuple[Rule, ...] = (daily_loss, weekly_loss, drawdown_kill_switch, losing
                            max_open_positions, signal_anomaly)
 
 
+def positive_finite(value: object) -> bool:
+    """True for a finite number > 0 (an equity, an anchor, a price); False for NaN, +-inf,
+    zero, negatives and non-numbers."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def invalid_inputs(s: AccountSnapshot) -> BreakerTrip | None:
+    """Garbage in ``s`` -> REDUCING with reason ``guard_error`` (until the inputs are valid):
+    an equity or anchor that is NaN, infinite, zero or negative, a closed trade's profit that
+    is not finite, a negative count of open positions or entry signals. ``None`` when valid."""
+    problems = [f"{name} {value!r}" for name, value in (
+        ("equity", s.equity), ("equity_day_start", s.equity_day_start),
+        ("equity_week_start", s.equity_week_start), ("equity_peak", s.equity_peak))
+        if not positive_finite(value)]
+    problems += [f"closed {t.pair} profit {t.profit_abs!r}" for t in s.closed_trades
+                 if not (isinstance(t.profit_abs, int | float) and math.isfinite(t.profit_abs))]
+    if s.open_positions < 0:
+        problems.append(f"open_positions {s.open_positions}")
+    if any(n < 0 for n in s.entry_signals):
+        problems.append("a negative entry-signal count")
+    if not problems:
+        return None
+    return BreakerTrip(TradingState.REDUCING, BreakerReason.GUARD_ERROR,
+                       f"invalid account input: {', '.join(problems[:4])}", None)
+
+
 def evaluate(s: AccountSnapshot, cfg: RiskConfig, rules: tuple[Rule, ...] = RULES) -> RiskDecision:
-    """Every rule on ``s``: the most severe state and all trips (ACTIVE with none)."""
+    """Every rule on ``s``: the most severe state and all trips (ACTIVE with none). A snapshot
+    with garbage in it (:func:`invalid_inputs`) is not judged: REDUCING, reason ``guard_error``."""
+    invalid = invalid_inputs(s)
+    if invalid is not None:
+        return RiskDecision(state=invalid.state, trips=(invalid,))
     trips = tuple(t for t in (rule(s, cfg) for rule in rules) if t is not None)
     state = max((t.state for t in trips), default=TradingState.ACTIVE)
     return RiskDecision(state=state, trips=trips)

@@ -26,6 +26,15 @@ output can skip it:
   ``custom_exit`` only with ``use_exit_signal = True``; the guard refuses to start otherwise).
 - ``advise_entry`` / ``advise_exit``: journal every entry and exit signal (with a hash of
   the candle's values) and count entry signals per window for the signal-anomaly breaker.
+- Failing closed: when anything the guard reads is garbage or unusable (a NaN / infinite /
+  non-positive equity or last close, a corrupt equity anchor, an unwritable journal, an
+  unreadable stage store...), no new entries pass (reason ``guard_error``, REDUCING; HALTED
+  stays HALTED) while exits continue. The fault is logged, notified and journaled once when it
+  begins (kind ``breaker``, ``trip``, ``guard_error``; written at the recovery if the journal
+  was what failed, with every row kept back meanwhile) and ends with a ``clear`` row and a
+  notification at the first bot loop that succeeds again. Journaling never breaks Freqtrade's
+  analysis (it would drop exit signals too), and no hook lets Freqtrade fall back to its
+  default, which for ``confirm_trade_entry`` is to allow the entry.
 
 Same code in backtesting and dry-run/live; the decision journal is one SQLite file per run
 mode (``journal.journal_path``); a backtest's journal is started afresh.
@@ -34,6 +43,8 @@ mode (``journal.journal_path``); a backtest's journal is started afresh.
 from __future__ import annotations
 
 import logging
+import sqlite3
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -44,10 +55,16 @@ from freqtrade.persistence import PairLocks, Trade
 
 from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import SuiteConfigError, load_suite_config
-from plugins.risk.account import EquityAnchors, account_snapshot
+from plugins.risk.account import AccountError, EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
 from plugins.risk.gates import EMA_COLUMN, GateResult, evaluate_gates, gate_indicators, gate_inputs
-from plugins.risk.journal import DecisionJournal, JournalRow, features_hash, journal_path
+from plugins.risk.journal import (
+    DecisionJournal,
+    JournalError,
+    JournalRow,
+    features_hash,
+    journal_path,
+)
 from plugins.risk.signals import SignalCounter
 from plugins.risk.stages import (
     Stage,
@@ -77,6 +94,37 @@ def lock_reason(reason: BreakerReason) -> str:
     return f"{LOCK_PREFIX}{reason.value}"
 
 
+def lock_trip(reason: str, until: datetime | None) -> BreakerTrip | None:
+    """The trip a suite lock holds, from its reason text (``ai_suite:<breaker>: <detail>``):
+    HALTED for the kill switch (``until`` None: a human resets it), REDUCING for the others
+    (until the lock ends). ``None`` for a lock that is not the suite's."""
+    if not reason.startswith(LOCK_PREFIX):
+        return None
+    name, _, detail = reason.removeprefix(LOCK_PREFIX).partition(":")
+    try:
+        breaker = BreakerReason(name.strip())
+    except ValueError:
+        return None
+    if breaker == BreakerReason.DRAWDOWN_KILL_SWITCH:
+        return BreakerTrip(TradingState.HALTED, breaker, f"locked: {detail.strip()}", None)
+    return BreakerTrip(TradingState.REDUCING, breaker, f"locked: {detail.strip()}", until)
+
+
+@dataclass
+class GuardFault:
+    """The guard failing closed: since when, what failed first, whether that was journaled,
+    and journal rows that could not be written while it lasted (written at the recovery)."""
+
+    since: datetime
+    detail: str
+    pending: list[JournalRow]
+    journaled: bool = False
+
+    def trip_row(self) -> JournalRow:
+        return JournalRow(ts=self.since, kind="breaker", decision="trip",
+                          reason=BreakerReason.GUARD_ERROR.value, detail=self.detail)
+
+
 class RiskGuardMixin:
     """Circuit breakers and entry checks for any ``IStrategy`` (see the module docstring).
 
@@ -96,6 +144,9 @@ class RiskGuardMixin:
         for name in GUARDED:
             setattr(self, name, getattr(self, f"_guard_{name}")(getattr(self, name)))
         self.risk_decision = RiskDecision(TradingState.ACTIVE, ())
+        self.risk_fault: GuardFault | None = None
+        self._risk_pending: list[JournalRow] = []
+        self._risk_now: datetime | None = None
         self.stage_record = None
         self.suite_rpc = None
 
@@ -114,13 +165,13 @@ class RiskGuardMixin:
             if self.config.get("runmode") == RunMode.PLOT:  # plot-dataframe: nothing trades
                 original(current_time=current_time, **kwargs)
                 return
+            self._risk_now = current_time
             try:
-                self._risk_loop(current_time)
+                decision = self._risk_loop(current_time)
+                self._risk_recover(current_time)
+                self.risk_decision = decision
             except Exception as err:  # noqa: BLE001 - Freqtrade only logs it; fail closed instead
-                logger.exception("Risk guard loop failed; no new entries until it succeeds")
-                trip = BreakerTrip(TradingState.REDUCING, BreakerReason.GUARD_ERROR,
-                                   f"{type(err).__name__}: {err}", None)
-                self.risk_decision = RiskDecision(TradingState.REDUCING, (trip,))
+                self._risk_fail(current_time, "bot_loop_start", err, journal=True)
             if self.suite_rpc is not None:
                 self.suite_rpc.poll()
             original(current_time=current_time, **kwargs)
@@ -240,7 +291,12 @@ class RiskGuardMixin:
 
     def _risk_journal_signals(self, pair: str, frame: pd.DataFrame, column: str) -> None:
         """Journal the ``column`` signals of candles not journaled yet for ``pair`` (all of
-        them in a backtest, the new candle live), each with a hash of the candle's values."""
+        them in a backtest, the new candle live), each with a hash of the candle's values.
+
+        Never raises: the signals must reach Freqtrade even when the journal cannot be written
+        (Freqtrade drops the whole analysis of a pair whose ``advise_*`` raises, exit signals
+        included). A failure fails the guard closed (:meth:`_risk_fail`); the signals not
+        journaled are written with the next successful call (the frame still holds them)."""
         if column not in frame.columns:
             return
         key = (pair, column)
@@ -253,23 +309,37 @@ class RiskGuardMixin:
         numeric = rows.select_dtypes("number")
         tag_column = "enter_tag" if column == "enter_long" else "exit_tag"
         tags = rows[tag_column] if tag_column in rows.columns else pd.Series(None, index=rows.index)
-        self.risk_journal.record_many([
-            JournalRow(ts=date.to_pydatetime(), kind="signal", decision=SIGNALS[column],
-                       reason=str(tag) if isinstance(tag, str) and tag else column, pair=pair,
-                       features_hash=features_hash(values.to_dict()))
-            for date, tag, (_, values) in zip(rows["date"], tags, numeric.iterrows(),
-                                               strict=True)])
+        try:
+            self.risk_journal.record_many([
+                JournalRow(ts=date.to_pydatetime(), kind="signal", decision=SIGNALS[column],
+                           reason=str(tag) if isinstance(tag, str) and tag else column, pair=pair,
+                           features_hash=features_hash(values.to_dict()))
+                for date, tag, (_, values) in zip(rows["date"], tags, numeric.iterrows(),
+                                                   strict=True)])
+        except Exception as err:  # noqa: BLE001 - fail closed, keep the analysis
+            now = self._risk_now or rows["date"].iloc[-1].to_pydatetime()
+            self._risk_fail(now, "advise_entry" if column == "enter_long" else "advise_exit", err)
+            return
         self._risk_last_signal[key] = rows["date"].iloc[-1]
 
-    def _risk_loop(self, now: datetime) -> None:
+    def _risk_loop(self, now: datetime) -> RiskDecision:
+        """Snapshot, breakers, locks (journaled and notified), stages; returns the decision.
+
+        Raises:
+            AccountError: the account is garbage (NaN / infinite / non-positive equity or last
+                close, a corrupt anchor); the caller fails closed.
+            Exception: anything else that failed (journal, database, stage store).
+        """
         snapshot = account_snapshot(self, now, self.risk_anchors,
                                     entry_signals=self.risk_signals.windows(now))
-        self.risk_equity = snapshot.equity
         decision = evaluate(snapshot, self.risk_config)
-        active = {lock.reason.split(":")[1] for lock in PairLocks.get_pair_locks("*", now)
-                  if (lock.reason or "").startswith(LOCK_PREFIX)}
+        if any(t.reason == BreakerReason.GUARD_ERROR for t in decision.trips):
+            # never locked (it would last 10 years): the caller fails closed until it clears
+            raise AccountError(decision.reason)
+        self.risk_equity = snapshot.equity
+        active = {trip.reason for trip in self._risk_held(now)}
         for trip in decision.trips:
-            if trip.reason == BreakerReason.MAX_OPEN_POSITIONS or trip.reason.value in active:
+            if trip.reason == BreakerReason.MAX_OPEN_POSITIONS or trip.reason in active:
                 continue  # open positions are checked per entry; the rest lock once
             until = trip.until or now + KILL_SWITCH_LOCK
             # Freqtrade rounds a lock's end up to the next candle open strictly after it;
@@ -278,14 +348,102 @@ class RiskGuardMixin:
                                 f"{lock_reason(trip.reason)}: {trip.detail}", now=now, side="*")
             logger.warning("Breaker %s tripped (%s): %s until %s", trip.reason.value,
                            trip.state.name, trip.detail, until)
-            self.risk_journal.record(JournalRow(ts=now, kind="breaker", decision="trip",
-                                                reason=trip.reason.value, detail=trip.detail,
-                                                until=until))
-            if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
-                send_notification(self.dp, f"Breaker {trip.reason.value} tripped: {trip.detail}")
-        self.risk_decision = decision
+            self._risk_notify(f"Breaker {trip.reason.value} tripped: {trip.detail}")
+            self._risk_record_or_keep(JournalRow(ts=now, kind="breaker", decision="trip",
+                                                 reason=trip.reason.value, detail=trip.detail,
+                                                 until=until))
         if self.stage_store is not None:
             self._stage_loop(now, snapshot.equity)
+        return decision
+
+    def _risk_held(self, now: datetime) -> tuple[BreakerTrip, ...]:
+        """The trips the suite's active global locks hold at ``now`` (Freqtrade's locks, in
+        the database in dry-run/live: the source of truth until they end or, for the kill
+        switch, until a human resets it)."""
+        trips = (lock_trip(lock.reason or "", lock.lock_end_time_utc)
+                 for lock in PairLocks.get_pair_locks("*", now))
+        return tuple(t for t in trips if t is not None)
+
+    # --- failing closed -------------------------------------------------------------------
+
+    def _risk_notify(self, text: str) -> None:
+        """A notification through Freqtrade's ``dp.send_msg`` (dry-run/live only); a failure
+        to send is logged, never raised into the guard."""
+        try:
+            if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
+                send_notification(self.dp, text)
+        except Exception:  # noqa: BLE001 - a notification must not break the guard
+            logger.exception("Risk guard notification failed: %s", text)
+
+    def _risk_record_or_keep(self, row: JournalRow) -> None:
+        """Journal ``row``; if the journal fails, keep it for the recovery (then re-raise)."""
+        try:
+            self.risk_journal.record(row)
+        except Exception:
+            if self.risk_fault is None:
+                self._risk_pending.append(row)
+            else:
+                self.risk_fault.pending.append(row)
+            raise
+
+    def _risk_fail(self, now: datetime, hook: str, err: Exception, journal: bool = False) -> None:
+        """Fail closed: no new entries (``guard_error``, REDUCING; HALTED while the kill
+        switch's lock holds), exits continue. The first failure is logged with its traceback,
+        notified and journaled (kind ``breaker``, decision ``trip``, reason ``guard_error``,
+        at the time it began); while it lasts, later failures are logged only. When the journal
+        itself fails, the trip row is written at the recovery (:meth:`_risk_recover`).
+
+        Args:
+            journal: try to journal the trip now if it is not yet (the bot loop does; hooks
+                called per pair or per entry do not, to keep a locked journal from stalling
+                the loop once per call).
+        """
+        detail = f"{hook}: {type(err).__name__}: {err}"
+        fault = self.risk_fault
+        if fault is None:
+            logger.error("Risk guard failed in %s; no new entries, exits continue, until it "
+                         "succeeds", hook, exc_info=err)
+            fault = self.risk_fault = GuardFault(since=now, detail=detail,
+                                                 pending=self._risk_pending)
+            self._risk_pending = []
+            self._risk_notify(f"Risk guard failing: no new entries, exits continue ({detail})")
+        else:
+            logger.warning("Risk guard still failing (since %s) in %s: %s", fault.since,
+                           hook, detail)
+        trips = [BreakerTrip(TradingState.REDUCING, BreakerReason.GUARD_ERROR, detail, None)]
+        try:
+            trips += self._risk_held(now)
+        except Exception:  # noqa: BLE001 - the state falls back to what the last loop saw
+            trips += [t for t in self.risk_decision.trips if t.state == TradingState.HALTED]
+        self.risk_decision = RiskDecision(max(t.state for t in trips), tuple(trips))
+        if journal and not fault.journaled:
+            try:
+                self.risk_journal.record(fault.trip_row())
+                fault.journaled = True
+            except Exception as journal_err:  # noqa: BLE001 - written at the recovery
+                logger.warning("Risk guard error not journaled yet (%s); it is written when "
+                               "the journal works again", journal_err)
+
+    def _risk_recover(self, now: datetime) -> None:
+        """After a successful loop: end a fault. Journals what it could not (the trip row,
+        rows kept from the failing loops) and a ``clear`` row, notifies, and only then lets
+        entries resume. Raises if the journal still fails (the fault then goes on)."""
+        fault = self.risk_fault
+        if fault is None:
+            return
+        rows = list(fault.pending)
+        if not fault.journaled:
+            rows.append(fault.trip_row())
+        rows.append(JournalRow(ts=now, kind="breaker", decision="clear",
+                               reason=BreakerReason.GUARD_ERROR.value,
+                               detail=f"recovered; failing since {fault.since.isoformat()}: "
+                                      f"{fault.detail}"))
+        self.risk_journal.record_many(sorted(rows, key=lambda r: r.ts))
+        self.risk_fault = None
+        logger.warning("Risk guard recovered (failing since %s); entries allowed again",
+                       fault.since)
+        self._risk_notify(f"Risk guard recovered: entries allowed again (failing since "
+                          f"{fault.since:%Y-%m-%d %H:%M} UTC: {fault.detail})")
 
     def _stage_loop(self, now: datetime, equity: float) -> None:
         """File newly closed trades, track the active peak, roll back on its drawdown."""
@@ -299,7 +457,7 @@ class RiskGuardMixin:
             logger.info("Deployment stage of %s: %s", record.strategy, record.stage.value)
             if before is not None:
                 last = record.history[-1]
-                self.risk_journal.record(JournalRow(
+                self._risk_record_or_keep(JournalRow(
                     ts=now, kind="stage", decision=record.stage.value,
                     reason=f"{before.stage.value}->{record.stage.value}",
                     detail=f"{last.reason} (by {last.by})"))
@@ -324,12 +482,10 @@ class RiskGuardMixin:
         change = change_stage(record, to, now, reason, by)
         self.stage_store.save(record)
         logger.warning("Stage of %s: %s -> %s (%s)", record.strategy, change.from_stage, to, reason)
-        self.risk_journal.record(JournalRow(ts=now, kind="stage", decision=to.value,
-                                            reason=f"{change.from_stage}->{to.value}",
-                                            detail=f"{reason} (by {by})"))
-        if self.dp.runmode in (RunMode.DRY_RUN, RunMode.LIVE):
-            send_notification(self.dp, f"Stage {record.strategy}: {change.from_stage} -> "
-                                       f"{to.value}: {reason}")
+        self._risk_notify(f"Stage {record.strategy}: {change.from_stage} -> {to.value}: {reason}")
+        self._risk_record_or_keep(JournalRow(ts=now, kind="stage", decision=to.value,
+                                             reason=f"{change.from_stage}->{to.value}",
+                                             detail=f"{reason} (by {by})"))
 
     def _risk_allows_entry(self, pair: str, now: datetime, stake: float) -> bool:
         cfg = self.risk_config
@@ -354,12 +510,21 @@ class RiskGuardMixin:
         return not denied
 
     def _risk_record_error(self, now: datetime, pair: str, hook: str, err: Exception) -> None:
-        """Journal a guard failure as a denial (Freqtrade would otherwise fall back to its
-        default, which for ``confirm_trade_entry`` is to allow the entry)."""
+        """Journal a guard failure on one entry as a denial (Freqtrade would otherwise fall
+        back to its default, which for ``confirm_trade_entry`` is to allow the entry). Never
+        raises: when the journal is what failed (or fails now), the whole guard fails closed
+        (:meth:`_risk_fail`) until a bot loop succeeds."""
         journal = getattr(self, "risk_journal", None)
-        if journal is not None:
+        if journal is None:
+            return
+        if isinstance(err, sqlite3.Error | JournalError):
+            self._risk_fail(now, hook, err)  # the journal itself failed: no second attempt
+            return
+        try:
             journal.record(JournalRow(ts=now, kind="gate", decision="deny", reason="guard_error",
                                       pair=pair, detail=f"{hook}: {type(err).__name__}: {err}"))
+        except Exception as journal_err:  # noqa: BLE001 - never raise into Freqtrade's default
+            self._risk_fail(now, hook, journal_err)
 
     def _risk_gates(self, pair: str, now: datetime) -> list[GateResult]:
         """The entry gates' verdicts on ``pair``'s signal candle (the last analysed one)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,3 +142,52 @@ def test_property_no_decision_is_active_while_any_breaker_condition_holds(
     if breached:
         assert decision.state != TradingState.ACTIVE
     assert decision.allows_entries == (not decision.trips)
+
+
+def _positive_finite(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+@pytest.mark.parametrize("field", ["equity", "day", "week", "peak"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, -10_000.0])
+def test_evaluate_when_an_equity_input_is_invalid_then_guard_error_and_no_entries(field, value):
+    decision = evaluate(snapshot(**{field: value}), CFG)
+
+    assert decision.state == TradingState.REDUCING and not decision.allows_entries
+    [trip] = decision.trips
+    assert trip.reason == BreakerReason.GUARD_ERROR and trip.until is None
+
+
+def test_evaluate_when_a_closed_trade_profit_is_nan_then_guard_error():
+    trades = (ClosedTrade("BTC/USDT", NOW - timedelta(hours=1), math.nan),)
+
+    decision = evaluate(snapshot(closed_trades=trades), CFG)
+
+    assert [t.reason for t in decision.trips] == [BreakerReason.GUARD_ERROR]
+
+
+# Any float at all: NaN, +-inf, negative, zero, subnormal, huge.
+anything = st.floats()
+
+
+@settings(max_examples=1000)
+@given(equity=anything, day=anything, week=anything, peak=anything,
+       profits=st.lists(anything, max_size=8), open_positions=st.integers(-3, 10),
+       signals=st.lists(st.integers(-5, 100), max_size=40))
+def test_property_evaluate_never_active_when_any_input_is_invalid(
+        equity, day, week, peak, profits, open_positions, signals):
+    trades = tuple(ClosedTrade("BTC/USDT", NOW - timedelta(hours=len(profits) - i), p)
+                   for i, p in enumerate(profits))
+    s = AccountSnapshot(now=NOW, equity=equity, equity_day_start=day, equity_week_start=week,
+                        equity_peak=peak, open_positions=open_positions, closed_trades=trades,
+                        entry_signals=tuple(signals))
+
+    decision = evaluate(s, CFG)  # never raises, whatever the floats
+
+    invalid = (not all(_positive_finite(v) for v in (equity, day, week, peak))
+               or not all(math.isfinite(p) for p in profits)
+               or open_positions < 0 or any(n < 0 for n in signals))
+    guard_error = BreakerReason.GUARD_ERROR in {t.reason for t in decision.trips}
+    assert guard_error == invalid
+    if invalid:
+        assert decision.state != TradingState.ACTIVE and not decision.allows_entries

@@ -62,6 +62,7 @@ from adapters.alpaca.parsing import (
     order_state,
     rest_bar,
 )
+from plugins.core.secrets import safe_cause
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,7 +170,7 @@ class AlpacaRest:
             except (APIError, requests.RequestException, ValidationError, ValueError, KeyError,
                     TypeError) as err:
                 if not (retry and _retryable(err)) or attempt == cfg.retry_attempts:
-                    raise translate(err, what, order=order) from err
+                    raise translate(err, what, order=order) from safe_cause(err)
                 wait = max(min(cfg.retry_backoff_s * 2 ** attempt, cfg.retry_max_backoff_s),
                            _retry_after_s(err))
                 logger.warning("%s failed (%s); retry %d/%d in %.2f s", what,

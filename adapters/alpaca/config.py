@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.alpaca.errors import AlpacaConfigError
+from plugins.core.secrets import register_secret
 
 KEY_ENV = "APCA_API_KEY_ID"
 SECRET_ENV = "APCA_API_SECRET_KEY"
@@ -101,10 +102,16 @@ class AlpacaConfig(BaseModel):
 
 @dataclass(frozen=True)
 class AlpacaCredentials:
-    """An API key pair. ``repr`` shows the key id's last 4 characters only, never the secret."""
+    """An API key pair. ``repr`` shows the key id's last 4 characters only, never the secret;
+    both halves are registered with ``plugins.core.secrets``, so no error message or log line
+    (alpaca-py's, urllib3's, the websockets' frame logs included) shows either."""
 
     key_id: str
     secret_key: str
+
+    def __post_init__(self) -> None:
+        for value in (self.key_id, self.secret_key):  # masked in every error and log line
+            register_secret(value)
 
     def __repr__(self) -> str:
         return f"AlpacaCredentials(key_id='...{self.key_id[-4:]}', secret_key='***')"

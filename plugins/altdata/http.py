@@ -6,13 +6,17 @@ backoff and the ``Retry-After`` header honoured up to ``max_retry_after_s`` (url
 default is 6 h, which would stall the single live-refresh thread). Every
 request has a (connect, read) timeout. Wire errors become ``ProviderUnavailableError`` /
 ``ProviderSchemaError`` / ``ProviderConfigError`` here, at the boundary.
+
+Secrets: providers register their API keys with ``plugins.core.secrets`` (``register_secret``);
+error messages (``SuiteError``) and every log line - urllib3's retry and debug lines show the
+URL with its query - are redacted there, and a wire exception whose text holds a secret is not
+chained (``safe_cause``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,32 +29,11 @@ from plugins.altdata.errors import (
     ProviderSchemaError,
     ProviderUnavailableError,
 )
+from plugins.core.secrets import install_log_redaction, safe_cause
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "freqtrade-ai-suite/0.1 (+https://github.com/freqtrade/freqtrade)"
-_KEY_IN_URL = re.compile(r"api_key=[^&\s'\"]+")
-
-
-def mask_api_key(text: str, key: str = "") -> str:
-    """``text`` with ``api_key=...`` query values and the literal ``key`` replaced by ``***``."""
-    text = _KEY_IN_URL.sub("api_key=***", text)
-    return text.replace(key, "***") if key else text
-
-
-def _mask_record(record: logging.LogRecord) -> bool:
-    """Log filter for urllib3, whose retry and debug lines show the URL with the key."""
-    if "api_key=" in (message := record.getMessage()):
-        record.msg, record.args = mask_api_key(message), ()
-    return True
-
-
-def install_key_masking() -> None:
-    """Mask ``api_key=`` in urllib3's log lines (idempotent). Providers whose API takes the
-    key in the query string call this once."""
-    for logger_name in ("urllib3.connectionpool", "urllib3.util.retry"):
-        if _mask_record not in logging.getLogger(logger_name).filters:
-            logging.getLogger(logger_name).addFilter(_mask_record)
 
 
 @dataclass(frozen=True)
@@ -81,7 +64,8 @@ class HttpClient:
         provider: provider name, used in error messages.
         base_url: e.g. ``https://community-api.coinmetrics.io/v4`` or a local test server.
         settings: timeouts and retries.
-        headers: extra headers (API keys go here, read from the environment by the caller).
+        headers: extra headers (API keys go here, read from the environment by the caller,
+            who registers them with ``plugins.core.secrets.register_secret``).
     """
 
     def __init__(self, provider: str, base_url: str, settings: HttpSettings | None = None,
@@ -100,6 +84,7 @@ class HttpClient:
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
+        install_log_redaction()
 
     def get_text(self, path: str, params: dict[str, Any] | None = None) -> str:
         """GET ``base_url + path``; the body as text.
@@ -116,9 +101,10 @@ class HttpClient:
                 url, params=params,
                 timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s))
         except requests.Timeout as err:
-            raise ProviderUnavailableError(f"{self.provider}: timeout on {url}") from err
+            raise ProviderUnavailableError(f"{self.provider}: timeout on {url}") from safe_cause(err)
         except (requests.ConnectionError, requests.exceptions.RetryError) as err:
-            raise ProviderUnavailableError(f"{self.provider}: {url} unreachable: {err}") from err
+            raise ProviderUnavailableError(
+                f"{self.provider}: {url} unreachable: {err}") from safe_cause(err)
         if response.status_code in (401, 403):
             raise ProviderConfigError(
                 f"{self.provider}: {url} refused the credentials (HTTP {response.status_code}); "
@@ -143,4 +129,4 @@ class HttpClient:
             return json.loads(text)
         except json.JSONDecodeError as err:
             raise ProviderSchemaError(
-                f"{self.provider}: malformed JSON from {path}: {err}") from err
+                f"{self.provider}: malformed JSON from {path}: {err}") from safe_cause(err)

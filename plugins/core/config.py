@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from adapters.alpaca.config import AlpacaConfig
 from plugins.altdata.config import AltDataConfig
 from plugins.core.errors import SuiteError
+from plugins.core.secrets import register_config_secrets
 from plugins.execution.config import CostConfig
 from plugins.llm.config import LlmConfig
 from plugins.regime.config import RegimeConfig
@@ -44,12 +45,16 @@ class SuiteConfig(BaseModel):
 
 
 def load_suite_config(freqtrade_config: dict[str, Any]) -> SuiteConfig:
-    """Validate ``freqtrade_config["ai_suite"]`` (absent = all defaults).
+    """Validate ``freqtrade_config["ai_suite"]`` (absent = all defaults), and register the
+    config's secrets (Telegram token, API-server password / JWT secret / websocket tokens,
+    exchange keys: ``plugins.core.secrets.CONFIG_SECRET_PATHS``) so that no log line or suite
+    error shows them.
 
     Raises:
         SuiteConfigError: a field is unknown or invalid; the message lists each as
             ``ai_suite.<path>: <problem>``.
     """
+    register_config_secrets(freqtrade_config)
     try:
         return SuiteConfig.model_validate(freqtrade_config.get("ai_suite") or {})
     except ValidationError as err:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from plugins.core.secrets import redact
+
 
 class SuiteError(Exception):
-    """Base class of every error raised by the suite's own code."""
+    """Base class of every error raised by the suite's own code.
+
+    Its message never holds a secret: string arguments pass through
+    ``plugins.core.secrets.redact`` (registered keys, tokens, passwords and ``api_key=...``
+    URL parameters become ``***``), and so does ``str()`` of any subclass.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class DataNotFoundError(SuiteError):

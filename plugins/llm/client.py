@@ -39,6 +39,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import pydantic
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from plugins.core.secrets import register_secret, safe_cause
 from plugins.llm.cassette import CassetteStore, canonical_json, prompt_hash_of
 from plugins.llm.config import LlmConfig
 from plugins.llm.errors import CassetteMissError, LlmCallError, LlmUnavailableError
@@ -213,6 +214,7 @@ class AnthropicLlm:
                  http_client: Any = None) -> None:
         self.config = config
         self._api_key = api_key if api_key is not None else (os.environ.get(config.api_key_env) or None)
+        register_secret(self._api_key)  # masked in every error and log line (plugins.core.secrets)
         self.clock = clock
         self.ledger = ledger if ledger is not None else Ledger(config.ledger_path)
         self.budget = Budget(self.ledger, config.daily_budget_usd, config.monthly_budget_usd, clock)
@@ -272,7 +274,7 @@ class AnthropicLlm:
                 pass  # messages.parse rejected the answer: the caller validates it and feeds back
             except _sdk().APIError as err:
                 self._capture.pop(call_id)
-                raise self._failed(request, key, err) from err
+                raise self._failed(request, key, err) from safe_cause(err)
             return self._finish(request, body, key, self._capture.pop(call_id))
 
     async def acall(self, request: LlmRequest) -> LlmReply:
@@ -293,7 +295,7 @@ class AnthropicLlm:
                 pass
             except _sdk().APIError as err:
                 self._capture.pop(call_id)
-                raise self._failed(request, key, err) from err
+                raise self._failed(request, key, err) from safe_cause(err)
             return self._finish(request, body, key, self._capture.pop(call_id))
 
     # --- helpers -------------------------------------------------------------------------

@@ -11,7 +11,8 @@ https://docs.coinmetrics.io/api and https://docs.coinmetrics.io/access-our-data/
 Metric values are strings; a metric with no value is left out of its row. While the answer has
 a ``next_page_url`` it is fetched unmodified (it repeats the query and the key); ``download``
 merges the pages into one ``{"data": [...]}``. No key needed for the Community API; a key in
-``COINMETRICS_API_KEY`` is sent as the ``api_key`` query parameter.
+``COINMETRICS_API_KEY`` is sent as the ``api_key`` query parameter (the API's documented way);
+it is registered with ``plugins.core.secrets``, so URLs in errors and log lines show ``***``.
 
 Publication: a daily (``1d``) value dated D describes [D, D+1) UTC and is computed after that
 day closes. In the shipped file, ``AssetEODCompletionTime`` (when Coin Metrics completed the
@@ -32,6 +33,7 @@ import pandas as pd
 from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import ProviderSchemaError
 from plugins.altdata.http import HttpClient, HttpSettings
+from plugins.core.secrets import register_secret
 
 BASE_URL = "https://community-api.coinmetrics.io/v4"
 PATH = "/timeseries/asset-metrics"
@@ -69,6 +71,7 @@ class CoinMetricsProvider(AltDataProvider):
                  api_key: str | None = None) -> None:
         self.client = HttpClient(self.name, base_url, http)
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        register_secret(self.api_key)
 
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
         """All pages for ``[start, end]`` (days, both inclusive) merged into ``{"data": [...]}``.

@@ -11,7 +11,7 @@ https://cryptoquant.com/docs, "BTC Exchange Flows" / "Netflow"). Answer (newest 
 (inflow - outflow of the chosen exchange group; null = no value). ``limit`` may be 1 .. 100,000
 rows, more than the daily history has, so one request per fetch. Key: ``api_key`` or the
 ``CRYPTOQUANT_API_KEY`` environment variable; it travels only in the header (never in a URL) and
-is masked in raised messages all the same.
+is registered with ``plugins.core.secrets`` and masked in raised messages and log lines all the same.
 
 Publication: the day-window point dated D aggregates D 00:00 .. 23:59 UTC and is complete once D
 closes; CryptoQuant documents no daily publication time, so ``available_at`` = D + 1 day + 2 h (a
@@ -31,6 +31,7 @@ import pandas as pd
 from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
 from plugins.altdata.http import HttpClient, HttpSettings
+from plugins.core.secrets import register_secret
 
 BASE_URL = "https://api.cryptoquant.com"
 PATH = "/v1/btc/exchange-flows/netflow"
@@ -61,6 +62,7 @@ class CryptoQuantProvider(AltDataProvider):
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
         """Days ``start.date() .. end.date()`` as decoded JSON (one request)."""
         key = self._api_key or os.environ.get(self.api_key_env, "")
+        register_secret(key)  # masked in every error and log line (plugins.core.secrets)
         if not key:
             raise ProviderConfigError(f"{self.name}: CryptoQuant needs an API key; set the "
                                       f"{self.api_key_env} environment variable ({self.docs_url})")
@@ -70,7 +72,7 @@ class CryptoQuantProvider(AltDataProvider):
         try:
             return self.client.get_json(PATH, params=params)
         except AltDataError as err:  # raised anew below, outside this block: no chain holding the key
-            message = str(err).replace(key, "***")
+            message = str(err)  # redacted: SuiteError masks the registered key
             if isinstance(err, ProviderConfigError):
                 message = f"{message} (key from {self.api_key_env})"
             failure = type(err)(message)

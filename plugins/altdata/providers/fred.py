@@ -11,8 +11,8 @@ https://fred.stlouisfed.org/docs/api/fred/series_observations.html). Answer (old
 ``date`` is the observation day (monthly series: the 1st of the month), ``value`` a string in the
 series' own unit, ``"."`` = missing (-> NaN). One request per fetch (``limit`` defaults to 100000
 rows, more than any of these series has). Key: ``api_key`` or the ``FRED_API_KEY`` environment
-variable; FRED takes it only as a query parameter, so it is masked in raised messages and in
-urllib3's log lines (which show retried URLs).
+variable; FRED takes it only as a query parameter, so it is registered with
+``plugins.core.secrets``: masked in raised messages and in every log line (urllib3's show the URL).
 
 Publication (``available_at``): the underlying release's official time, America/New_York (zoneinfo,
 DST-correct), on a day rolled past weekends and US federal holidays (pandas' calendar: at worst a day
@@ -58,7 +58,8 @@ from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
-from plugins.altdata.http import HttpClient, HttpSettings, install_key_masking, mask_api_key
+from plugins.altdata.http import HttpClient, HttpSettings
+from plugins.core.secrets import register_secret
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +148,11 @@ class FredProvider(AltDataProvider):
         self.cpi_calendar = cpi_calendar
         self._cpi_release: dict[str, np.datetime64] | None = None  # loaded on first use
         self.client = HttpClient(self.name, base_url, http)
-        install_key_masking()
 
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
         """Observations dated ``start.date() .. end.date()``, as decoded JSON."""
         key = self._api_key or os.environ.get(KEY_ENV, "")
+        register_secret(key)  # masked in every error and log line (plugins.core.secrets)
         if not key:
             raise ProviderConfigError(f"{self.name}: FRED needs an API key; set the {KEY_ENV} "
                                       "environment variable (https://fred.stlouisfed.org/docs/api/api_key.html)")
@@ -160,7 +161,7 @@ class FredProvider(AltDataProvider):
         try:
             return self.client.get_json(PATH, params=params)
         except AltDataError as err:  # raised anew below, outside this block: no chain holding the key
-            message = mask_api_key(str(err), key)
+            message = str(err)  # redacted: SuiteError masks the registered key
             rejected = "HTTP 400" in message and "api_key" in message
             failure = (ProviderConfigError(f"{self.name}: FRED rejected the key in {KEY_ENV}: {message}")
                        if rejected else type(err)(message))

@@ -11,7 +11,7 @@ join: a day one metric lacks is NaN there). Default metrics (``METRICS``):
 ``transactions/transfers_volume_exchanges_net`` -> ``exchange_netflow_btc``, ``indicators/sopr`` ->
 ``sopr``. Key: ``api_key``
 or the ``GLASSNODE_API_KEY`` environment variable; Glassnode takes it as a query parameter, so it
-is masked in raised messages and in urllib3's log lines (which show retried URLs).
+is registered with ``plugins.core.secrets``: masked in raised messages and every log line.
 
 Publication: timestamps are the start of the interval, so the 24h point dated D covers D 00:00 to
 23:59 UTC and is computed after D closes; the daily updaters start at 00:00 UTC and entity-related
@@ -33,7 +33,8 @@ import pandas as pd
 
 from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
-from plugins.altdata.http import HttpClient, HttpSettings, install_key_masking, mask_api_key
+from plugins.altdata.http import HttpClient, HttpSettings
+from plugins.core.secrets import register_secret
 
 BASE_URL = "https://api.glassnode.com"
 PATH_PREFIX = "/v1/metrics"
@@ -69,11 +70,11 @@ class GlassnodeProvider(AltDataProvider):
         self.columns = tuple(self.metrics)  # per instance, over the ClassVar
         self._api_key = api_key
         self.client = HttpClient(self.name, base_url, http)
-        install_key_masking()
 
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, Any]:
         """``{column: decoded JSON list}`` for the 24h points ``start .. end``, one request each."""
         key = self._api_key or os.environ.get(self.api_key_env, "")
+        register_secret(key)  # masked in every error and log line (plugins.core.secrets)
         if not key:
             raise ProviderConfigError(f"{self.name}: Glassnode needs an API key; set the "
                                       f"{self.api_key_env} environment variable ({self.docs_url})")
@@ -85,7 +86,7 @@ class GlassnodeProvider(AltDataProvider):
         try:
             return self.client.get_json(f"{PATH_PREFIX}/{metric}", params=params)
         except AltDataError as err:  # raised anew below, outside this block: no chain holding the key
-            message = mask_api_key(str(err), key)
+            message = str(err)  # redacted: SuiteError masks the registered key
             if isinstance(err, ProviderConfigError):
                 message = f"{message} (key from {self.api_key_env})"
             failure = type(err)(message)

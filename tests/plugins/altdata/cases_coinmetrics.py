@@ -37,4 +37,5 @@ CASE = ProviderCase(
     duplicate_and_shuffle=_shuffle,
     start=START,
     end=END,
+    make_keyed=lambda url, key: CoinMetricsProvider(base_url=url, http=FAST_HTTP, api_key=key),
 )

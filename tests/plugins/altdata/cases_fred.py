@@ -38,4 +38,5 @@ CASE = ProviderCase(
     duplicate_and_shuffle=_shuffle,
     start="2024-01-01",
     end="2024-03-31",
+    make_keyed=lambda url, key: FredProvider("DGS10", base_url=url, http=FAST_HTTP, api_key=key),
 )

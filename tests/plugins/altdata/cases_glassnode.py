@@ -58,4 +58,6 @@ CASE = ProviderCase(
     duplicate_and_shuffle=_shuffle,
     start=START,
     end=END,
+    make_keyed=lambda url, key: GlassnodeProvider(base_url=url, http=FAST_HTTP, api_key=key,
+                                                  metrics=NETFLOW_ONLY),
 )

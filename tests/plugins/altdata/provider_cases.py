@@ -47,6 +47,8 @@ class ProviderCase:
         duplicate_and_shuffle: payload -> the same rows, one duplicated, order scrambled.
         start / end: the range to ``fetch``.
         as_body: payload -> (HTTP body text, content type); JSON by default.
+        make_keyed: (base URL, API key) -> provider instance using ``FAST_HTTP`` and that key;
+            set for every provider that takes an API key (``test_secrets`` checks it).
     """
 
     name: str
@@ -58,6 +60,7 @@ class ProviderCase:
     start: str
     end: str
     as_body: Callable[[Any], tuple[str, str]] = json_body
+    make_keyed: Callable[[str, str], AltDataProvider] | None = None
 
 
 def all_cases() -> list[ProviderCase]:

@@ -8,6 +8,12 @@
 - ``available_at`` (``datetime64[*, UTC]``): when the value could first be known = end of
   the observation period + the source's publication lag, taken from the source's own schedule.
 
+Values outside the provider's documented range (``valid_ranges``: e.g. Fear & Greed 0..100,
+supplies >= 0), and infinite values, are dropped as missing in ``finalize``: the value becomes
+NaN (the row's other fields stay) and a warning names the provider, field, value and time. A
+missing value is never filled: the point-in-time merge flags the provider stale where it would
+be used (``merge``), so strategies take no new entries that need it.
+
 An empty frame (with those columns) means "the source has no data in that range". A source
 that cannot be reached or answers garbage raises (``ProviderUnavailableError``,
 ``ProviderSchemaError``); it never returns an empty frame that would look like "no signal".
@@ -21,10 +27,13 @@ own wire format). ``finalize`` then validates, de-duplicates, sorts and adds ``a
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from plugins.altdata.errors import ProviderSchemaError
@@ -33,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 OBSERVED_AT = "observed_at"
 AVAILABLE_AT = "available_at"
+#: Bitcoin's supply cap in BTC (the protocol's 21 million): no balance or daily flow exceeds it.
+BTC_MAX_SUPPLY = 21_000_000.0
 
 
 def utc(ts: Any) -> pd.Timestamp:
@@ -54,6 +65,10 @@ class AltDataProvider(ABC):
         publication_lag: for sources with a fixed lag: ``available_at`` = observation time +
             this (the module docstring of each provider justifies its value). Providers with
             a release calendar override ``available_at`` instead.
+        valid_ranges: ``{column: (low, high)}``, inclusive, in the column's unit, for every
+            column: the values the source can legitimately report (its documentation, or a
+            physical bound such as BTC's 21 million supply; each provider cites it). Values
+            outside, and infinite values, are dropped as missing by ``finalize``.
     """
 
     name: ClassVar[str]
@@ -62,6 +77,7 @@ class AltDataProvider(ABC):
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = ""
     publication_lag: ClassVar[pd.Timedelta | None] = None
+    valid_ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
 
     def fetch(self, start: Any, end: Any) -> pd.DataFrame:
         """Observations in ``[start, end]`` (UTC) from the source, finalized.
@@ -135,7 +151,8 @@ class AltDataProvider(ABC):
         """Validate and normalize a parsed frame (see the module docstring for the result).
 
         Duplicated observation times keep the last row (the latest revision); rows outside
-        ``[start, end]`` are dropped; values must be numeric or empty.
+        ``[start, end]`` are dropped; values must be numeric or empty; values outside
+        ``valid_ranges`` or infinite become NaN, with a warning (``drop_out_of_range``).
 
         Raises:
             ProviderSchemaError: a column is missing or holds non-numeric values, or the index
@@ -159,6 +176,7 @@ class AltDataProvider(ABC):
                 out[column] = pd.to_numeric(frame[column].to_numpy(), errors="raise").astype("float64")
             except (TypeError, ValueError) as err:
                 raise ProviderSchemaError(f"{self.name}: field {column!r} is not numeric: {err}") from err
+        out = self.drop_out_of_range(out)
         duplicated = out.index.duplicated(keep="last")
         if duplicated.any():
             logger.info("%s: %d duplicated observations, keeping the last of each",
@@ -170,4 +188,28 @@ class AltDataProvider(ABC):
         if end is not None:
             out = out[out.index <= end]
         out[AVAILABLE_AT] = self.available_at(out.index)
+        return out
+
+    def drop_out_of_range(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every value outside ``valid_ranges`` (or infinite) set to NaN; one
+        warning per affected column names the provider, the field, how many values, the
+        range and the first few values with their observation times."""
+        out = frame
+        for column in self.columns:
+            if column not in frame.columns:
+                continue
+            low, high = self.valid_ranges.get(column, (-math.inf, math.inf))
+            values = frame[column].to_numpy(dtype="float64")
+            with np.errstate(invalid="ignore"):
+                bad = np.isinf(values) | (values < low) | (values > high)
+            if not bad.any():
+                continue
+            examples = ", ".join(f"{v:g} at {t}" for v, t in
+                                 zip(values[bad][:3], frame.index[bad][:3], strict=False))
+            logger.warning("%s: %d value(s) of field %s outside its valid range [%g, %g] dropped "
+                           "as missing (the provider is stale where they would be used): %s",
+                           self.name, int(bad.sum()), column, low, high, examples)
+            if out is frame:
+                out = frame.copy()
+            out.loc[bad, column] = np.nan
         return out

@@ -9,9 +9,10 @@ reason (``freqtrade/strategy/strategy_helper.py``).
 
 Daily data for day D therefore reaches day D's candles only if the source publishes during D
 (``available_at`` inside D); the providers' ``available_at`` encodes each source's schedule.
-Values older than ``max_staleness`` at a candle's close become NaN and ``<prefix>_stale`` is 1:
-missing data is never filled, and the strategy decides what "stale" means (by default: no new
-entries that need the feature).
+Values older than ``max_staleness`` at a candle's close become NaN and ``<prefix>_stale`` is 1;
+so is it where the latest known value is NaN (missing, or dropped as out of range): NaN means
+missing, and missing data is never filled from an earlier value. The strategy decides what
+"stale" means (by default: no new entries that need the feature).
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def merge_point_in_time(candles: pd.DataFrame, series: pd.DataFrame, *, timefram
 
     Returns:
         A new frame with ``candles``' index and only the merged columns: ``<prefix>_<column>``
-        (float64, NaN where unknown or stale), ``<prefix>_age_hours`` (float64, close -
-        available_at in hours) and ``<prefix>_stale`` (int8, 1 where no fresh value). Join it
+        (float64, NaN where unknown, too old, or NaN at the source; a fresh column beside a
+        NaN one keeps its value), ``<prefix>_age_hours`` (float64, close -
+        available_at in hours) and ``<prefix>_stale`` (int8, 1 where no fresh value: none
+        published yet, older than ``max_staleness``, or NaN in any merged column). Join it
         to ``candles`` (``pd.concat([candles, merged], axis=1)``).
 
     Raises:
@@ -63,11 +66,12 @@ def merge_point_in_time(candles: pd.DataFrame, series: pd.DataFrame, *, timefram
     if not merged["_row"].is_monotonic_increasing:
         merged = merged.sort_values("_row", kind="stable")
     age = merged[CLOSE] - merged[AVAILABLE_AT]
-    stale = (age > max_staleness) | merged[AVAILABLE_AT].isna()
+    too_old = (age > max_staleness) | merged[AVAILABLE_AT].isna()
+    stale = too_old | merged[columns].isna().any(axis=1)  # NaN = missing: never filled
     out = pd.DataFrame(index=candles.index)
     for column in columns:
         values = merged[column].to_numpy(dtype="float64", copy=True)
-        values[stale.to_numpy()] = np.nan
+        values[too_old.to_numpy()] = np.nan
         out[f"{prefix}_{column}"] = values
     out[f"{prefix}_age_hours"] = (age / pd.Timedelta(hours=1)).to_numpy(dtype="float64")
     out[f"{prefix}_stale"] = stale.to_numpy().astype("int8")

@@ -23,6 +23,7 @@ within 6 h), so ``available_at`` = D + 1 day + 6 h. Shipped copy:
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
+from plugins.altdata.contract import BTC_MAX_SUPPLY, OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import ProviderSchemaError
 from plugins.altdata.http import HttpClient, HttpSettings
 from plugins.core.secrets import register_secret
@@ -66,6 +67,14 @@ class CoinMetricsProvider(AltDataProvider):
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = "https://docs.coinmetrics.io/api"
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(days=1, hours=6)
+    #: Flows and balances are BTC amounts, bounded by the 21 million supply cap; MVRV is a ratio
+    #: of two positive caps (its shipped history peaks at 146, in 2010); counts and hash rate
+    #: are non-negative (Coin Metrics metric definitions, https://docs.coinmetrics.io/info/metrics).
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "netflow_btc": (-BTC_MAX_SUPPLY, BTC_MAX_SUPPLY), "flow_in_btc": (0.0, BTC_MAX_SUPPLY),
+        "flow_out_btc": (0.0, BTC_MAX_SUPPLY), "exchange_supply_btc": (0.0, BTC_MAX_SUPPLY),
+        "mvrv": (0.0, 1000.0), "active_addresses": (0.0, math.inf), "hash_rate": (0.0, math.inf),
+        "tx_count": (0.0, math.inf)}
 
     def __init__(self, base_url: str = BASE_URL, http: HttpSettings | None = None,
                  api_key: str | None = None) -> None:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
+from plugins.altdata.contract import BTC_MAX_SUPPLY, OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
 from plugins.altdata.http import HttpClient, HttpSettings
 from plugins.core.secrets import register_secret
@@ -51,6 +51,9 @@ class CryptoQuantProvider(AltDataProvider):
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = "https://cryptoquant.com/docs"
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(days=1, hours=2)
+    #: A BTC amount: bounded by the 21 million supply cap either way.
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "exchange_netflow_btc": (-BTC_MAX_SUPPLY, BTC_MAX_SUPPLY)}
     api_key_env: ClassVar[str] = "CRYPTOQUANT_API_KEY"
 
     def __init__(self, base_url: str = BASE_URL, http: HttpSettings | None = None,

@@ -45,6 +45,10 @@ class DefiLlamaStablecoinProvider(AltDataProvider):
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = "https://defillama.com/docs/api"
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(days=1, hours=1)
+    #: A supply is non-negative; $10 trillion is far above any total (about $0.3 trillion in
+    #: 2025 in the shipped series), so a larger figure is a unit or parsing error.
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {
+        "stablecoin_supply_usd": (0.0, 1e13)}
 
     def __init__(self, base_url: str = BASE_URL, http: HttpSettings | None = None) -> None:
         self.client = HttpClient(self.name, base_url, http)

@@ -57,6 +57,9 @@ class DxyProvider(AltDataProvider):
     docs_url: ClassVar[str] = "https://github.com/ranaroussi/yfinance/blob/main/yfinance/scrapers/history.py"
     settle_time: ClassVar[pd.Timedelta] = pd.Timedelta(hours=17)
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
+    #: Index points, positive by construction (a geometric mean of exchange rates); ICE's
+    #: history since 1973 spans about 70..165, so 1000 bounds it with a wide margin.
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {"dxy": (0.0, 1000.0)}
 
     def __init__(self, base_url: str = BASE_URL, http: HttpSettings | None = None) -> None:
         self.client = HttpClient(self.name, base_url, http)

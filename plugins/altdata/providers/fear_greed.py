@@ -40,6 +40,8 @@ class FearGreedProvider(AltDataProvider):
     refresh_interval: ClassVar[pd.Timedelta] = pd.Timedelta(hours=1)
     docs_url: ClassVar[str] = "https://alternative.me/crypto/fear-and-greed-index/#api"
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(minutes=15)
+    #: The index is defined on 0..100 (the API docs above).
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {"fng_value": (0.0, 100.0)}
 
     def __init__(self, base_url: str = BASE_URL, http: HttpSettings | None = None) -> None:
         self.client = HttpClient(self.name, base_url, http)

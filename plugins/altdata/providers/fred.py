@@ -80,6 +80,15 @@ class Schedule(NamedTuple):
 
 
 DAILY, WEEKLY, MONTHLY = pd.Timedelta(days=5), pd.Timedelta(days=10), pd.Timedelta(days=45)
+#: Valid range of each series, in its unit, with a wide margin around its whole history on FRED:
+#: yields and the funds rate (percent) never left -1..20 (peaks of 1981); the 10y-2y spread
+#: (percentage points) -2.5..3; VIX (points) closed at most 82.69 (2020-03-16); the dollar
+#: index (Jan 2006 = 100) 85..130; the Fed's total assets (millions of USD) 0.7..9 million;
+#: CPI (1982-84 = 100) 21..325.
+VALID_RANGES: dict[str, tuple[float, float]] = {
+    "DGS10": (-5.0, 30.0), "DGS2": (-5.0, 30.0), "T10Y2Y": (-10.0, 10.0), "VIXCLS": (0.0, 200.0),
+    "DTWEXBGS": (0.0, 1000.0), "WALCL": (0.0, 1e9), "FEDFUNDS": (-5.0, 30.0),
+    "CPIAUCSL": (0.0, 10000.0)}
 SCHEDULES: dict[str, Schedule] = {
     "DGS10": Schedule("percent", "next_business_day", "16:15", DAILY),
     "DGS2": Schedule("percent", "next_business_day", "16:15", DAILY),
@@ -144,6 +153,7 @@ class FredProvider(AltDataProvider):
         self.name = f"fred_{series_id.lower()}"  # per instance, over the ClassVar
         self.schedule = SCHEDULES[series_id]
         self.max_staleness = self.schedule.max_staleness
+        self.valid_ranges = {"value": VALID_RANGES[series_id]}
         self._api_key = api_key
         self.cpi_calendar = cpi_calendar
         self._cpi_release: dict[str, np.datetime64] | None = None  # loaded on first use

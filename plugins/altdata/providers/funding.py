@@ -42,6 +42,10 @@ class FundingRateProvider(AltDataProvider):
     docs_url: ClassVar[str] = ("https://developers.binance.com/docs/derivatives/"
                                "usds-margined-futures/market-data/rest-api/Get-Funding-Rate-History")
     publication_lag: ClassVar[pd.Timedelta] = pd.Timedelta(minutes=1)
+    #: Binance clamps every funding rate to its symbol's cap and floor (``GET /fapi/v1/fundingInfo``:
+    #: ``adjustedFundingRateCap`` / ``Floor``, a few percent per interval); +-10 % per interval
+    #: lies beyond all of them.
+    valid_ranges: ClassVar[dict[str, tuple[float, float]]] = {"funding_rate": (-0.1, 0.1)}
 
     def __init__(self, base: str = "BTC", base_url: str = BASE_URL,
                  http: HttpSettings | None = None) -> None:

@@ -25,13 +25,14 @@ Nothing of Glassnode's is shipped in the bundle: ``wire_from_shared`` raises ``F
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
-from plugins.altdata.contract import OBSERVED_AT, AltDataProvider
+from plugins.altdata.contract import BTC_MAX_SUPPLY, OBSERVED_AT, AltDataProvider
 from plugins.altdata.errors import AltDataError, ProviderConfigError, ProviderSchemaError
 from plugins.altdata.http import HttpClient, HttpSettings
 from plugins.core.secrets import register_secret
@@ -41,6 +42,11 @@ PATH_PREFIX = "/v1/metrics"
 #: Output column -> Glassnode metric path (under ``/v1/metrics/``).
 METRICS: dict[str, str] = {"exchange_netflow_btc": "transactions/transfers_volume_exchanges_net",
                            "sopr": "indicators/sopr"}
+#: Valid range of the default metrics: a BTC amount (bounded by the 21 million supply cap) and
+#: SOPR, a ratio of two positive USD values (Glassnode's metric guide: around 1). A metric
+#: passed in ``metrics`` without an entry here is only checked for being finite.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "exchange_netflow_btc": (-BTC_MAX_SUPPLY, BTC_MAX_SUPPLY), "sopr": (0.0, 1000.0)}
 
 
 class GlassnodeProvider(AltDataProvider):
@@ -68,6 +74,7 @@ class GlassnodeProvider(AltDataProvider):
         if not self.metrics:
             raise ProviderConfigError(f"{self.name}: 'metrics' must name at least one metric")
         self.columns = tuple(self.metrics)  # per instance, over the ClassVar
+        self.valid_ranges = {c: METRIC_RANGES.get(c, (-math.inf, math.inf)) for c in self.columns}
         self._api_key = api_key
         self.client = HttpClient(self.name, base_url, http)
 

@@ -98,3 +98,26 @@ def test_merge_property_no_value_has_available_at_after_its_candle_close(
     fresh = merged["p_stale"] == 0
     age = close_ns[fresh] - merged.loc[fresh, "p_published_ns"]
     assert (age <= pd.Timedelta(hours=staleness_h).value).all()
+
+
+def test_merge_when_latest_value_is_nan_then_stale_flag_set_and_value_not_filled():
+    frame = candles("2024-01-03 00:00", 6)
+    daily = series(["2024-01-01", "2024-01-02"], pd.Timedelta(hours=1), [20.0, np.nan])
+
+    merged = merge_point_in_time(frame, daily, timeframe="1h", prefix="f",
+                                 max_staleness=pd.Timedelta(days=3))
+
+    assert merged["f_x"].isna().all()  # not the 20.0 of the day before
+    assert merged["f_stale"].eq(1).all()
+
+
+def test_merge_when_one_of_several_columns_is_nan_then_provider_flagged_stale():
+    frame = candles("2024-01-02 00:00", 3)
+    index = pd.DatetimeIndex(["2024-01-01"], tz="UTC", name="observed_at")
+    two = pd.DataFrame({"a": [1.0], "b": [np.nan], AVAILABLE_AT: index + HOUR}, index=index)
+
+    merged = merge_point_in_time(frame, two, timeframe="1h", prefix="p",
+                                 max_staleness=pd.Timedelta(days=3))
+
+    assert merged["p_a"].eq(1.0).all() and merged["p_b"].isna().all()
+    assert merged["p_stale"].eq(1).all()

@@ -3,6 +3,10 @@
 Without a command, serves until Ctrl-C / SIGTERM. With a command after ``--``, starts the
 server, runs the command with ``REPLAY_EXCHANGE_URL`` set, stops the server, and exits with
 the command's exit status (how ``make demo`` runs ``freqtrade backtesting``).
+
+Exit status (besides the command's own): 1 the data dir or a candle file is unusable, or the
+port is taken; 2 a bad option (``--replay-start`` outside the data, ``--log-level``, ``--``
+with no command); 127 the command was not found. Each with one line on stderr.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from adapters.replay_exchange.config import ReplayExchangeConfig
-from adapters.replay_exchange.errors import ReplayExchangeError
+from adapters.replay_exchange.errors import ReplayExchangeError, ReplayStartError
 from adapters.replay_exchange.server import ReplayServer
 
 logger = logging.getLogger("adapters.replay_exchange")
 
 
 _DEFAULTS = ReplayExchangeConfig.model_fields
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Exit status when the command after ``--`` cannot be started (the shell's convention).
+COMMAND_NOT_FOUND = 127
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: end of the data), e.g. 2024-06-01T00:00")
     parser.add_argument("--spread-bps", type=float, default=_DEFAULTS["spread_bps"].default,
                         help="synthesized book: bid/ask spread in basis points (default %(default)s)")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="optional: -- CMD ARGS... to run while the server is up")
     return parser
@@ -56,7 +63,13 @@ def _run_command(server: ReplayServer, command: list[str]) -> int:
     server.start()
     logger.info("Replay exchange serving %s; running: %s", server.api_url, " ".join(command))
     env = dict(os.environ, REPLAY_EXCHANGE_URL=server.api_url)
-    child = subprocess.Popen(command, env=env)
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError as err:  # not found, not executable
+        server.stop()
+        print(f"replay exchange: command {command[0]!r} not found or not executable "
+              f"({err.strerror}); give its full path or install it", file=sys.stderr)
+        return COMMAND_NOT_FOUND
     previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
     try:
         while True:
@@ -72,10 +85,15 @@ def _run_command(server: ReplayServer, command: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.command[:1] == ["--"] and not command:
+        parser.error("no command after --: give the command to run while the server is up, e.g. "
+                     "-- freqtrade backtesting --config config/offline.json, or leave out -- "
+                     "to just serve")
     try:
         config = ReplayExchangeConfig(
             datadir=args.datadir, data_format=args.data_format, host=args.host, port=args.port,
@@ -84,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         server = ReplayServer(config)
     except ValidationError as err:
         print(f"replay exchange: invalid option: {err}", file=sys.stderr)
+        return 2
+    except ReplayStartError as err:
+        print(f"replay exchange: {err}", file=sys.stderr)
         return 2
     except ReplayExchangeError as err:
         print(f"replay exchange: {err}", file=sys.stderr)

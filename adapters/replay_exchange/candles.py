@@ -1,25 +1,44 @@
 """Recorded candles, loaded with Freqtrade's own data handlers and sliced by time.
 
 The store discovers ``<BASE>_<QUOTE>-<timeframe>.<ext>`` files at start-up (names only) and
-loads a series on first use. Times are int64 milliseconds since the epoch (UTC), the unit of
-Binance's REST API, and refer to the candle's *open* time as recorded.
+loads a series on first use; ``load_all`` loads (and checks) every file at once, which the
+exchange does when it starts, so a truncated or corrupt file stops the start with its name
+instead of failing requests later. Times are int64 milliseconds since the epoch (UTC), the
+unit of Binance's REST API, and refer to the candle's *open* time as recorded.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from freqtrade.data.history.datahandlers.idatahandler import get_datahandlerclass
 from freqtrade.enums import CandleType, TradingMode
 from freqtrade.exchange import timeframe_to_msecs
 
-from adapters.replay_exchange.errors import BinanceAPIError, NoCandleDataError
+from adapters.replay_exchange.errors import BinanceAPIError, CandleFileError, NoCandleDataError
 
 logger = logging.getLogger(__name__)
+#: Freqtrade's data handlers log an unreadable file with a traceback and return no rows; the
+#: store raises its own one-line ``CandleFileError`` instead, so that logger is quiet meanwhile.
+_FT_DATA_LOGGER = "freqtrade.data.history"
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,7 @@ class CandleStore:
                 f"No spot candle files ({data_format}) in {datadir}. Expected files like "
                 f"BTC_USDT-1h.{handler_cls._get_file_extension()}; run `make data`."
             )
+        self._datadir = datadir
         self._cache: dict[tuple[str, str], CandleSeries] = {}
         self._lock = threading.Lock()
         logger.info("Replay data: %d symbols in %s", len(self._symbols), datadir)
@@ -154,6 +174,23 @@ class CandleStore:
                 return series
         return self.series(symbol, intervals[0])
 
+    def load_all(self) -> None:
+        """Load and check every candle file now (the exchange's start-up check).
+
+        Raises:
+            CandleFileError: a file cannot be read or holds bad candles (the first found, by
+                symbol and timeframe); its message names the file and the fix.
+        """
+        for info in self.symbols:
+            for interval in self.intervals(info.symbol):
+                self.series(info.symbol, interval)
+
+    def span_ms(self) -> tuple[int, int]:
+        """(earliest open, latest close) over every served series, ms UTC: the time range some
+        recorded candle covers. Loads all series."""
+        series = [self.series(i.symbol, tf) for i in self.symbols for tf in self.intervals(i.symbol)]
+        return min(s.first_open_ms for s in series), max(s.last_close_ms for s in series)
+
     def common_end_ms(self) -> int:
         """Earliest last-close time over every served series (ms UTC).
 
@@ -167,12 +204,54 @@ class CandleStore:
         )
 
     def _load(self, pair: str, timeframe: str) -> CandleSeries:
-        frame = self._handler.ohlcv_load(
-            pair, timeframe, CandleType.SPOT, fill_missing=False, warn_no_data=False
-        )
+        """One file's candles, checked (``_check``).
+
+        Raises:
+            CandleFileError: unreadable (truncated, another format) or bad candles.
+        """
+        path = self._handler._pair_data_filename(self._datadir, pair, timeframe, CandleType.SPOT)
+        fix = (f"re-download it (freqtrade download-data --pairs {pair} --timeframes {timeframe} "
+               f"--datadir {self._datadir}), run `make data`, or remove it")
+        try:
+            with _quiet(_FT_DATA_LOGGER):
+                frame = self._handler.ohlcv_load(
+                    pair, timeframe, CandleType.SPOT, fill_missing=False, warn_no_data=False
+                )
+        except Exception as err:  # noqa: BLE001 - any reader failure is the file's problem
+            raise CandleFileError(f"Candle file {path} cannot be read ({type(err).__name__}: "
+                                  f"{str(err)[:200]}); {fix}.") from err
         if frame.empty:
-            raise NoCandleDataError(f"Candle file for {pair} {timeframe} is empty or unreadable.")
+            state = "is empty" if path.is_file() and path.stat().st_size == 0 else "cannot be read"
+            raise CandleFileError(f"Candle file {path} {state} (truncated, or not "
+                                  f"{type(self._handler).__name__} data?); {fix}.")
+        problem = _check(frame)
+        if problem:
+            raise CandleFileError(f"Candle file {path}: {problem}; {fix}.")
         open_ms = frame["date"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
         ohlcv = frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64)
         logger.debug("Loaded %d candles for %s %s", len(open_ms), pair, timeframe)
         return CandleSeries(open_ms=open_ms, ohlcv=ohlcv, timeframe_ms=timeframe_to_msecs(timeframe))
+
+
+def _check(frame: pd.DataFrame) -> str | None:
+    """What is wrong with a loaded OHLCV frame (``date``, ``open`` ... ``volume``), or None:
+    dates strictly increasing, prices finite and > 0, volume finite and >= 0."""
+    dates = frame["date"]
+    if dates.isna().any():
+        return f"a candle date is missing (row {int(dates.isna().to_numpy().argmax())})"
+    steps = dates.diff().iloc[1:]
+    if (steps <= pd.Timedelta(0)).any():
+        bad = dates.iloc[1:][(steps <= pd.Timedelta(0)).to_numpy()].iloc[0]
+        return f"candle times are not strictly increasing (at {bad})"
+    for column, low, rule in (("open", 0.0, "> 0"), ("high", 0.0, "> 0"), ("low", 0.0, "> 0"),
+                              ("close", 0.0, "> 0"), ("volume", None, ">= 0")):
+        values = frame[column].to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.all():
+            at = dates.iloc[int((~finite).argmax())]
+            return f"{column} is not finite (NaN or inf) at {at}"
+        bad = values <= low if low is not None else values < 0
+        if bad.any():
+            at = dates.iloc[int(bad.argmax())]
+            return f"{column} is {values[bad.argmax()]!r} at {at} (must be {rule})"
+    return None

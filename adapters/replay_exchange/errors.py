@@ -18,6 +18,17 @@ class NoCandleDataError(ReplayExchangeError):
     """The data dir holds no usable candle files. The CLI exits non-zero with this message."""
 
 
+class CandleFileError(NoCandleDataError):
+    """A candle file cannot be read (truncated, not in the data format) or holds bad candles
+    (times not increasing, a non-finite or non-positive price, a negative volume). Raised when
+    the server starts, which then does not start; the message names the file and the fix."""
+
+
+class ReplayStartError(ReplayExchangeError):
+    """``replay_start`` lies outside the recorded candles. The CLI exits 2 (a bad option) with
+    the data's span."""
+
+
 class PortInUseError(ReplayExchangeError):
     """The TCP port is taken. The CLI exits non-zero; pick another port with ``--port``."""
 
@@ -60,6 +71,11 @@ class BinanceAPIError(Exception):
         """-1100 ILLEGAL_CHARS for a parameter that does not parse."""
         return cls(-1100, f"Illegal characters found in parameter '{name}'; "
                           f"legal range is '{legal}'.")
+
+    @classmethod
+    def start_after_end(cls) -> BinanceAPIError:
+        """-1023 START_TIME_GREATER_THAN_END_TIME (klines with ``startTime > endTime``)."""
+        return cls(-1023, "Start time is greater than end time.")
 
     @classmethod
     def invalid_value(cls, name: str, detail: str) -> BinanceAPIError:

@@ -15,7 +15,7 @@ from adapters.replay_exchange import binance_format as fmt
 from adapters.replay_exchange.candles import CandleStore
 from adapters.replay_exchange.clock import ReplayClock
 from adapters.replay_exchange.config import ReplayExchangeConfig
-from adapters.replay_exchange.errors import BinanceAPIError
+from adapters.replay_exchange.errors import BinanceAPIError, ReplayStartError
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,23 @@ KLINES_MAX_LIMIT = 1000
 DEPTH_DEFAULT_LIMIT = 100
 DEPTH_MAX_LIMIT = 5000
 DAY_MS = 86_400_000
+
+
+def _check_replay_start(start: datetime, store: CandleStore, datadir: object) -> None:
+    """``start`` must lie in the span of the recorded candles (``CandleStore.span_ms``).
+
+    Raises:
+        ReplayStartError: it does not; the message gives the span.
+    """
+    first_ms, last_ms = store.span_ms()
+    start_ms = int(start.timestamp() * 1000)
+    if not first_ms <= start_ms <= last_ms:
+        def fmt_ms(ms: int) -> str:
+            return f"{datetime.fromtimestamp(ms / 1000, tz=UTC):%Y-%m-%d %H:%M}"
+        raise ReplayStartError(
+            f"--replay-start {start:%Y-%m-%dT%H:%M} is outside the candle data in {datadir} "
+            f"({fmt_ms(first_ms)} to {fmt_ms(last_ms)} UTC); choose a time inside it, or "
+            "leave it out to replay from the end of the data")
 
 
 class ReplayExchange:
@@ -36,14 +53,22 @@ class ReplayExchange:
             mode, a whole-day shift onto ``replay_start`` - default the end of the data -
             in replay mode).
 
+    Every candle file is loaded and checked here (``CandleStore.load_all``), so a bad file
+    stops the start instead of failing requests later.
+
     Raises:
         NoCandleDataError: the data dir holds no candle files.
+        CandleFileError: a candle file is unreadable or holds bad candles (names the file).
+        ReplayStartError: ``config.replay_start`` lies outside every recorded series.
     """
 
     def __init__(self, config: ReplayExchangeConfig, store: CandleStore | None = None,
                  clock: ReplayClock | None = None) -> None:
         self.config = config
         self.store = store or CandleStore(config.datadir, config.data_format)
+        self.store.load_all()
+        if config.replay and config.replay_start is not None:
+            _check_replay_start(config.replay_start, self.store, config.datadir)
         if clock is None:
             clock = ReplayClock()
             if config.replay:
@@ -85,8 +110,11 @@ class ReplayExchange:
         candles opening at or before it; with neither the most recent ``limit``.
 
         Raises:
-            BinanceAPIError: unknown symbol (-1121), interval (-1120), bad limit (-1130).
+            BinanceAPIError: unknown symbol (-1121), interval (-1120), bad limit (-1130),
+                ``start_ms > end_ms`` (-1023).
         """
+        if start_ms is not None and end_ms is not None and start_ms > end_ms:
+            raise BinanceAPIError.start_after_end()
         if interval not in fmt.BINANCE_INTERVALS:
             raise BinanceAPIError(-1120, "Invalid interval.")
         if not 1 <= limit <= KLINES_MAX_LIMIT:

@@ -127,3 +127,17 @@ def test_fetch_tickers_for_several_symbols_then_one_ticker_each(binance):
 
     assert set(tickers) == {"BTC/USDT", "XRP/USDT"}
     assert all(t["last"] > 0 for t in tickers.values())
+
+
+def test_klines_when_start_time_after_end_time_then_binance_error_1023_http_400(replay_server, binance):
+    import requests
+
+    params = {"symbol": "BTCUSDT", "interval": "1h", "startTime": "1710000000000",
+              "endTime": "1700000000000"}
+
+    response = requests.get(f"{replay_server.api_url}/klines", params=params, timeout=5)
+
+    assert response.status_code == 400
+    assert response.json() == {"code": -1023, "msg": "Start time is greater than end time."}
+    with pytest.raises(ccxt.ExchangeError, match="-1023"):  # ccxt maps -1023 for spot generically
+        binance.public_get_klines(params)

@@ -14,11 +14,13 @@ a candle the signal never used.
 **What changes.** On exactly that candle (the cut run's last row, strictly after the compared
 signal candle), the columns FreqAI's model writes are not compared: those matching
 :data:`MODEL_OUTPUTS` (targets ``&...``, ``do_predict``, ``DI_values`` and the suite's
-RegimeGatedMoE outputs, each with FreqAI's ``_mean``/``_std``; pass ``--model-outputs REGEX``
-for another model's extra columns). Every other column of that row (features ``%-...``, plain
-indicators), every other row, every signal and every exit are compared as Freqtrade compares
-them. An unlisted model output shows as bias: the check errs towards "biased", never towards
-"clean".
+RegimeGatedMoE outputs, each with FreqAI's ``_mean``/``_std``), and the signal columns
+(``enter_long`` ... ``exit_tag``), which there follow from the missing prediction; the
+signals that matter are compared through the trades, as Freqtrade does. Pass
+``--model-outputs REGEX`` for another model's extra columns. Every other column of that row
+(features ``%-...``, plain indicators), every other row, every signal and every exit are
+compared as Freqtrade compares them. An unlisted model output shows as bias: the check errs
+towards "biased", never towards "clean".
 
 **Verdict** (the first line of the summary printed at the end, and the exit status):
 
@@ -46,7 +48,8 @@ from dataclasses import dataclass, field
 
 #: Model-output columns not compared on the cut run's unpredicted last candle.
 MODEL_OUTPUTS = (r"^(&.*|do_predict|DI_values|regime|regime_label|regime_prob_\d+|gate_weight_\d+|"
-                 r"expert_pred_\d+|confidence)(_mean|_std)?$")
+                 r"expert_pred_\d+|confidence)(_mean|_std)?$"
+                 r"|^(enter|exit)_(long|short|tag)$")
 
 NO_BIAS = "STRICT LOOKAHEAD: no bias"
 BIAS = "STRICT LOOKAHEAD: bias detected"

@@ -21,9 +21,9 @@ def _frames(feature_last_cut: float = 4.0):
     full = pd.DataFrame({"date": DATES, "close": [1.0, 2.0, 3.0, 4.0],
                          "%-feature": [1.0, 2.0, 3.0, 4.0], "&-s_close": [0.1, 0.2, 0.3, 0.4],
                          "do_predict": [1, 1, 1, 1], "regime": ["calm", "calm", "calm", "volatile"],
-                         "gate_weight_0": [0.9, 0.8, 0.7, 0.6]})
+                         "gate_weight_0": [0.9, 0.8, 0.7, 0.6], "enter_long": [0, 0, 0, 1]})
     cut = full.copy()
-    cut.loc[3, ["&-s_close", "do_predict", "gate_weight_0"]] = [0.0, 0, 0.0]
+    cut.loc[3, ["&-s_close", "do_predict", "gate_weight_0", "enter_long"]] = [0.0, 0, 0.0, 0]
     cut.loc[3, "regime"] = np.nan
     cut.loc[3, "%-feature"] = feature_last_cut
     return full, cut
@@ -37,7 +37,7 @@ def _compare(full, cut) -> list[str]:
 
 def test_relax_when_last_cut_candle_after_signal_then_model_outputs_compare_equal():
     full, cut = _frames()
-    assert _compare(full, cut) == ["&-s_close", "do_predict", "gate_weight_0", "regime"]
+    assert _compare(full, cut) == ["&-s_close", "do_predict", "enter_long", "gate_weight_0", "regime"]
 
     relaxed = lookahead.relax_unpredicted_candle(cut, full, DATES[2], PATTERN)
 

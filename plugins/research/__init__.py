@@ -10,10 +10,12 @@ variants, promotion gates and the strict look-ahead check.
 - :mod:`plugins.research.survival`: variants x walk-forward windows -> survival rates, tiers,
   the seed's promotion thresholds and Kaplan-Meier curves.
 - :mod:`plugins.research.evidence`: the evidence file a sweep or walk-forward run writes.
-- :mod:`plugins.research.gates`: ``gate_report(evidence, config)``, the promotion gates.
+- :mod:`plugins.research.gates`: ``gate_report(evidence, config)``, the promotion gates (pure;
+  the CLI, and later Telegram/REST, call it).
+- :mod:`plugins.research.promotion`: admission of a gated strategy to the shadow stage.
 - :mod:`plugins.research.lookahead`: ``freqtrade lookahead-analysis`` with FreqAI's
   unpredicted last candle removed (a strict verdict).
-- ``python -m plugins.research``: the ``promote`` and ``lookahead`` commands.
+- ``python -m plugins.research``: the ``promote``, ``survival`` and ``lookahead`` commands.
 
 Kept import-light: ``plugins.core.config`` imports :mod:`plugins.research.config`.
 """

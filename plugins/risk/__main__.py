@@ -6,15 +6,17 @@
     python -m plugins.risk summary --file PATH [--kind K]
         Decision counts by kind / decision / reason, largest first.
     python -m plugins.risk reset-killswitch --db-url URL [--journal PATH] [--yes]
-        Lift the drawdown kill switch (asks to type RESET unless --yes).
+        Lift the drawdown kill switch (asks to type RESET unless --yes). All or nothing: the
+        lock change and the journal's reset row commit together; a --db-url naming a SQLite
+        file that does not exist (or is not Freqtrade's) is refused, never created.
     python -m plugins.risk stage show|promote|demote [--user-data-dir DIR] [-c CONFIG ...]
                                  [--strategy NAME] [--to STAGE] [--reason TEXT]
         Deployment stages (``plugins.risk.stages``): show records and history; request a
         promotion (refused unless the rules allow, thresholds from ai_suite.stages in the
         configs); demote. A running bot applies it at its next loop.
 
-Times without a UTC offset are read as UTC. Exit status 0 on success; 1 with a message when the
-journal is missing or unreadable.
+Times without a UTC offset are read as UTC. Exit status 0 on success; 1 with a message (no
+traceback) when the journal, the database or a config is missing or unusable.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plugins.core.config import SuiteConfigError
-from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow
+from plugins.core.errors import SuiteError
+from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow, open_existing
 from plugins.risk.stages import STORE_NAME, Stage, StageError, StageStore, demote, promote
 
 
@@ -122,12 +124,18 @@ def _stage(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     from plugins.risk.journal import journal_path
-    from plugins.risk.reset import reset_kill_switch
+    from plugins.risk.reset import check_db_url, reset_kill_switch
+
+    check_db_url(args.db_url)  # before asking: a mistyped path fails at once
 
     journal = args.journal or journal_path({"runmode": "dry_run", "db_url": args.db_url,
                                             "user_data_dir": "user_data"})
     if not args.yes:
-        answer = input(f"Lift the kill switch of {args.db_url}? New entries resume. Type RESET: ")
+        try:
+            answer = input(f"Lift the kill switch of {args.db_url}? New entries resume. "
+                           "Type RESET: ")
+        except EOFError:  # no terminal (a script without --yes)
+            answer = ""
         if answer.strip() != "RESET":
             print("Not reset.")
             return 1
@@ -153,17 +161,8 @@ def _cells(row: JournalRow) -> tuple[str, ...]:
 
 
 def _open(path: Path) -> DecisionJournal:
-    """The journal at ``path``; never creates one (a typo must not look like an empty journal).
-
-    Raises:
-        JournalError: ``path`` does not exist, or is not a journal of this schema version.
-    """
-    if not path.is_file():
-        raise JournalError(f"No decision journal at {path}. It is written by strategies using "
-                           "RiskGuardMixin: next to the trades database in dry-run/live "
-                           "(<db name>.journal.sqlite), under user_data/backtest_results/ "
-                           "otherwise.")
-    return DecisionJournal(path)
+    """The journal at ``path``; never creates one (``journal.open_existing``)."""
+    return open_existing(path)
 
 
 def _journal(args: argparse.Namespace) -> int:
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (JournalError, StageError, SuiteConfigError) as err:
+    except (JournalError, StageError, SuiteError) as err:
         print(f"risk: {err}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `... journal | head`: the reader left, nothing is wrong

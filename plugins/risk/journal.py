@@ -78,6 +78,13 @@ class JournalRow:
             raise ValueError(f"JournalRow.kind {self.kind!r} is not one of {sorted(KINDS)}")
 
 
+def _params(r: JournalRow) -> tuple:
+    """The ``_COLUMNS`` values of ``r`` as stored."""
+    return (_iso(r.ts), r.kind, r.decision, r.reason, r.pair, r.detail,
+            None if r.stake is None else float(r.stake), r.features_hash,
+            None if r.until is None else _iso(r.until))
+
+
 def _iso(ts: datetime) -> str:
     """Fixed-width ISO-8601 UTC text of the tz-aware ``ts`` (text order = time order)."""
     if ts.tzinfo is None:
@@ -173,13 +180,31 @@ class DecisionJournal:
 
     def record_many(self, rows: Iterable[JournalRow]) -> None:
         """Append decisions in one transaction (all or none)."""
-        params = [(_iso(r.ts), r.kind, r.decision, r.reason, r.pair, r.detail,
-                   None if r.stake is None else float(r.stake), r.features_hash,
-                   None if r.until is None else _iso(r.until)) for r in rows]
+        params = [_params(r) for r in rows]
         with self._transaction() as conn:
             conn.executemany(f"INSERT INTO decisions ({_COLUMNS}) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
             self._trim(conn)
+
+    @contextmanager
+    def staged(self, rows: Iterable[JournalRow], state: Mapping[str, str]) -> Iterator[None]:
+        """Write ``rows`` and the ``state`` values in one transaction that commits only when
+        the ``with`` block ends without an exception, and is rolled back otherwise: the journal
+        side of a change elsewhere (Freqtrade's locks) that must commit together with its
+        record. The block must not use this journal object (its lock is held).
+
+        Raises:
+            sqlite3.Error: the journal cannot be written (nothing is; the block does not run).
+        """
+        params = [_params(r) for r in rows]
+        with self._transaction() as conn:
+            conn.executemany(f"INSERT INTO decisions ({_COLUMNS}) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
+            updated = _iso(self._clock())
+            conn.executemany("INSERT INTO state VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                             "value = excluded.value, updated_at = excluded.updated_at",
+                             [(key, value, updated) for key, value in state.items()])
+            yield
 
     def query(self, since: datetime | None = None, until: datetime | None = None,
               pair: str | None = None, reason: str | None = None, kind: str | None = None,
@@ -242,6 +267,22 @@ class DecisionJournal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_existing(path: Path) -> DecisionJournal:
+    """The journal at ``path``; never creates one (a typo must not look like an empty journal,
+    and a reset must not be recorded in a journal the bot never reads).
+
+    Raises:
+        JournalError: ``path`` does not exist, or is not a journal of this schema version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise JournalError(f"No decision journal at {path}. It is written by strategies using "
+                           "RiskGuardMixin: next to the trades database in dry-run/live "
+                           "(<db name>.journal.sqlite), under user_data/backtest_results/ "
+                           "otherwise.")
+    return DecisionJournal(path)
 
 
 def journal_path(config: dict) -> Path:

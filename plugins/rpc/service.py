@@ -19,6 +19,8 @@ threads of the Telegram loop; the bot loop runs in the main thread. So every met
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,8 +29,9 @@ from typing import Any
 import pandas as pd
 from freqtrade.data.btanalysis import trade_list_to_dataframe
 from freqtrade.persistence import PairLocks, Trade
+from sqlalchemy.exc import SQLAlchemyError
 
-from plugins.risk.journal import DecisionJournal, journal_path
+from plugins.risk.journal import DecisionJournal, JournalError, journal_path
 from plugins.risk.mixin import LOCK_PREFIX
 from plugins.risk.reset import active_kill_switch_locks, lift_kill_switch
 from plugins.risk.stages import Stage, StageRecord
@@ -38,6 +41,8 @@ from plugins.rpc.botthread import BotThreadCalls
 from plugins.rpc.llm_hooks import LlmHooks, LlmUnavailable, compiled_tree
 from plugins.rpc.notify import Outbox, review_ready_text
 from plugins.rpc.status import Answer, BriefInputs, JournalFilters, LockView
+
+logger = logging.getLogger(__name__)
 
 BRIEF_WINDOW = timedelta(hours=24)
 REVIEW_WINDOW = timedelta(days=7)
@@ -162,6 +167,9 @@ class SuiteService:
         Args:
             by: who asked (recorded in the journal and the notification).
 
+        A reset that cannot be journaled changes nothing (``lift_kill_switch`` is all or
+        nothing): the answer says ``reset: false`` with the error.
+
         Raises:
             plugins.rpc.botthread.BotLoopTimeout: the bot ran no loop in time; nothing changed.
         """
@@ -174,7 +182,13 @@ class SuiteService:
         if not active_kill_switch_locks():
             return Answer({"reset": False, "lifted": 0},
                           "No active kill switch: nothing to reset (equity peak kept).")
-        lifted = lift_kill_switch(journal_path(self.strategy.config), now, by)
+        try:
+            lifted = lift_kill_switch(journal_path(self.strategy.config), now, by)
+        except (JournalError, sqlite3.Error, SQLAlchemyError) as err:  # all or nothing: none
+            logger.error("Kill-switch reset by %s failed; nothing changed: %s", by, err)
+            return Answer({"reset": False, "lifted": 0, "error": f"{type(err).__name__}: {err}"},
+                          f"Kill switch NOT reset: {err}; nothing changed (the lock and the "
+                          "equity peak are as they were). Fix the journal, then retry.")
         text = (f"Kill switch reset by {by}: {lifted} lock(s) lifted, equity peak re-based; "
                 "entries resume at the next bot loop.")
         self.outbox.put(text)

@@ -123,3 +123,21 @@ def test_killswitch_reset_when_no_bot_loop_runs_then_times_out_and_changes_nothi
     service.bot_thread.run_pending()  # a later loop: the withdrawn request does not run
 
     assert len(PairLocks.get_pair_locks("*", NOW)) == 1
+
+
+def test_killswitch_reset_when_journal_unusable_then_not_reset_lock_kept_and_says_why(
+        tmp_path, freqtrade_db):
+    config = dry_run_config(tmp_path, freqtrade_db)
+    strategy = running_strategy(config)
+    PairLocks.lock_pair("*", NOW + timedelta(days=3650), KILL_REASON, now=NOW, side="*")
+    strategy.risk_journal.close()
+    journal_path(config).write_bytes(b"garbage" * 1000)  # the journal file is destroyed
+    service = service_for(strategy)
+
+    with bot_loop(service):
+        answer = in_thread(lambda: service.killswitch_reset(by="rest:alice"))
+
+    assert answer.data["reset"] is False and answer.data["lifted"] == 0
+    assert answer.text.startswith("Kill switch NOT reset") and "nothing changed" in answer.text
+    assert len(PairLocks.get_pair_locks("*", NOW)) == 1
+    assert service.outbox.flush(lambda text: None) == 0

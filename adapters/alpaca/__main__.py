@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -110,9 +111,33 @@ def _strategy(args: argparse.Namespace):
     return cls, data_names(args.symbols, None), None, cls.__name__
 
 
+def _show(ts: datetime) -> str:
+    """A CLI time as the user most likely wrote it (a date when it is midnight UTC)."""
+    return f"{ts:%Y-%m-%d}" if ts.time() == datetime.min.time() else ts.isoformat()
+
+
+def _check_backtest_args(args: argparse.Namespace) -> None:
+    """The backtest's period and money, named by their options.
+
+    Raises:
+        ValueError: ``--start`` not before ``--end``, ``--cash`` not a positive amount,
+            ``--commission-frac`` outside [0, 1) (the CLI exits 2 with the message).
+    """
+    if args.end is not None and args.start >= args.end:
+        raise ValueError(f"--start {_show(args.start)} is not before --end {_show(args.end)} "
+                         "(--end is exclusive); give a start before the end")
+    if not (math.isfinite(args.cash) and args.cash > 0):
+        raise ValueError(f"--cash {args.cash:g} is not a positive amount of USD; give e.g. "
+                         "--cash 100000")
+    if not 0 <= args.commission_frac < 1:
+        raise ValueError(f"--commission-frac {args.commission_frac:g} is not a fraction in [0, 1) "
+                         "of each fill's value; give e.g. 0.0005 (Alpaca charges 0)")
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from adapters.alpaca.runner import DEFAULT_DATA_DIR, run_backtest
 
+    _check_backtest_args(args)
     suite = _suite(args)
     cls, names, tree_tf, _ = _strategy(args)
     result = run_backtest(cls, [s.upper() for s in args.symbols], start=args.start, end=args.end,

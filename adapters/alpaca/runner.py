@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -91,14 +92,26 @@ def strategy_from_spec(spec: str) -> type[bt.Strategy]:
     """``module:Class`` -> the backtrader strategy class.
 
     Raises:
-        ValueError: not ``module:Class``, or not a ``bt.Strategy`` subclass.
+        ValueError: not ``module:Class``, the module cannot be imported, it has no such class,
+            or the class is not a ``bt.Strategy`` subclass (each message names the spec).
     """
+    example = "e.g. adapters.alpaca.examples:RsiMeanReversion"
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
-        raise ValueError(f"strategy {spec!r} is not module:Class")
-    cls = getattr(importlib.import_module(module_name), class_name)
+        raise ValueError(f"--strategy {spec!r} is not module:Class ({example})")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"--strategy {spec!r}: module {module_name!r} cannot be imported ({err}); "
+                         f"give an importable module:Class ({example}, run from the repository "
+                         "root)") from err
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ValueError(f"--strategy {spec!r}: module {module_name!r} has no class {class_name!r}; "
+                         f"give module:Class ({example})")
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise ValueError(f"{spec} is not a backtrader Strategy class")
+        raise ValueError(f"--strategy {spec!r} is not a backtrader Strategy class; give the "
+                         f"module:Class of a bt.Strategy subclass ({example})")
     return cls
 
 
@@ -244,10 +257,18 @@ def run_backtest(strategy_cls: type[bt.Strategy], symbols: Sequence[str], *, sta
         names: feed name per symbol (``data_names``).
 
     Raises:
+        ValueError: ``start`` not before ``end``, ``cash`` not a positive finite amount,
+            ``commission_frac`` outside [0, 1), ``fill`` not close/open.
         DataNotFoundError: a symbol's file is missing, or the blackout calendar is.
     """
     if fill not in ("close", "open"):
         raise ValueError(f"fill must be close or open, not {fill!r}")
+    if end is not None and start >= end:
+        raise ValueError(f"start {start.isoformat()} is not before end {end.isoformat()}")
+    if not (math.isfinite(cash) and cash > 0):
+        raise ValueError(f"cash {cash!r} must be a positive amount of USD")
+    if not 0 <= commission_frac < 1:
+        raise ValueError(f"commission_frac {commission_frac!r} must be in [0, 1)")
     calendar = MarketCalendar(suite.alpaca.exchange_calendar)
     base, resample = feed_plan(BarTimeframe.parse(timeframe))
     source = FileBarSource(data_dir, calendar)

@@ -62,7 +62,7 @@ def run_strict_lookahead(tmp_path, api_url, datadir, altdata_cache, *strategy_ar
     log = tmp_path / "lookahead.log"
     with log.open("w") as out:
         result = subprocess.run(
-            [sys.executable, str(REPO_ROOT / "tests/e2e/strict_lookahead.py"), *configs,
+            [sys.executable, "-m", "plugins.research", "lookahead", *configs,
              *strategy_args, "--timerange", "20240301-20240401", "--minimum-trade-amount", "5",
              "--targeted-trade-amount", "10", "--lookahead-analysis-exportfilename", str(export)],
             cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=900)
@@ -98,7 +98,7 @@ def test_lookahead_analysis_when_feature_peeks_ahead_then_strict_harness_reports
     assert "STRICT LOOKAHEAD: bias detected" in log
 
 
-#: FreqAI predicts no candle at a run's end (see tests/e2e/strict_lookahead.py), so
+#: FreqAI predicts no candle at a run's end (see plugins/research/lookahead.py), so
 #: recursive-analysis' last-row check always lists exactly its prediction columns.
 FREQAI_LAST_CANDLE_COLUMNS = {"&-s_close", "&-s_close_mean", "&-s_close_std", "do_predict"}
 #: ... and RegimeGatedMoE's extra prediction columns (freqai_models/RegimeGatedMoE.py), with

@@ -1,8 +1,9 @@
-"""LeakyFreqaiBaseline: FreqaiBaseline plus one feature that peeks two candles ahead.
+"""LeakyFreqaiBaseline: FreqaiBaseline plus one feature that peeks one candle ahead.
 
-The canary of ``tests/e2e/strict_lookahead.py``: the strict harness must still report this
-strategy as biased, so dropping FreqAI's unpredicted last candle cannot hide a real leak.
-Never ship this.
+A canary of ``python -m plugins.research lookahead`` (``plugins/research/lookahead.py``): the
+strict check must still report this strategy as biased. The leak shows only on the cut run's
+last candle, the very candle whose model outputs the strict check does not compare, so this
+proves that it still compares the features there. Never ship this.
 """
 
 import sys
@@ -13,9 +14,9 @@ from FreqaiBaseline import FreqaiBaseline  # noqa: E402
 
 
 class LeakyFreqaiBaseline(FreqaiBaseline):
-    """FreqaiBaseline with ``%-future_return`` = close two candles ahead / close - 1 (a leak)."""
+    """FreqaiBaseline with ``%-future_return`` = next candle's close / close - 1 (a leak)."""
 
     def feature_engineering_standard(self, dataframe, metadata, **kwargs):
         dataframe = super().feature_engineering_standard(dataframe, metadata, **kwargs)
-        dataframe["%-future_return"] = dataframe["close"].shift(-2) / dataframe["close"] - 1
+        dataframe["%-future_return"] = dataframe["close"].shift(-1) / dataframe["close"] - 1
         return dataframe

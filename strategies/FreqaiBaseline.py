@@ -9,7 +9,8 @@ Every feature is a function of the candle and candles before it; only the traini
 looks ahead, which is what a label is, and FreqAI computes it on each training window alone.
 ``freqtrade lookahead-analysis`` reports every FreqAI strategy as biased in 2026.9 because of
 one unpredicted candle after each checked signal; ``python -m plugins.research lookahead``
-(``plugins/research/lookahead.py``) explains that artifact and checks this strategy without it. ``startup_candle_count`` is raised to what
+(``plugins/research/lookahead.py``) explains that artifact and checks this strategy without it.
+``startup_candle_count`` is raised to what
 the multi-timeframe features need to converge (``plugins.core.warmup``), and the features with
 running sums are computed window by window (``plugins.core.windowed``), so a backtest and a
 dry-run train bit-identical models (``bench/dryrun_parity.py``). Later models (the regime-gated mixture of

@@ -162,6 +162,18 @@ def evaluate(s: AccountSnapshot, cfg: RiskConfig, rules: tuple[Rule, ...] = RULE
     return RiskDecision(state=state, trips=trips)
 
 
+def held_by_locks(decision: RiskDecision, held: tuple[BreakerTrip, ...]) -> RiskDecision:
+    """``decision`` plus the trips that active locks still hold for breakers that did not trip
+    now. The lock is the source of truth: a kill switch stays HALTED after the drawdown
+    recovers, until a human resets it; a daily-loss lock holds until midnight."""
+    tripped = {t.reason for t in decision.trips}
+    extra = tuple(t for t in held if t.reason not in tripped)
+    if not extra:
+        return decision
+    trips = decision.trips + extra
+    return RiskDecision(state=max(t.state for t in trips), trips=trips)
+
+
 def cap_stake(proposed: float, equity: float, cfg: RiskConfig) -> tuple[float, str | None]:
     """The stake after ``max_position_frac``: ``min(proposed, equity x max_position_frac)``,
     and the clamp's reason (``None`` when not clamped). Risk only ever shrinks a stake."""

@@ -24,6 +24,8 @@ output can skip it:
   canary on its drawdown; a shadow strategy places no live orders.
 - ``custom_exit``: when HALTED and ``flatten_on_halt``, exit every trade (Freqtrade calls
   ``custom_exit`` only with ``use_exit_signal = True``; the guard refuses to start otherwise).
+  HALTED is read from the kill switch's lock, the source of truth until a human resets it:
+  a drawdown that recovers under the limit does not end it (nor does any loop's figure).
 - ``advise_entry`` / ``advise_exit``: journal every entry and exit signal (with a hash of
   the candle's values) and count entry signals per window for the signal-anomaly breaker.
 - Failing closed: when anything the guard reads is garbage or unusable (a NaN / infinite /
@@ -56,7 +58,7 @@ from freqtrade.persistence import PairLocks, Trade
 from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import SuiteConfigError, load_suite_config
 from plugins.risk.account import AccountError, EquityAnchors, account_snapshot
-from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
+from plugins.risk.breakers import cap_stake, evaluate, held_by_locks, pair_cooldown_until
 from plugins.risk.gates import EMA_COLUMN, GateResult, evaluate_gates, gate_indicators, gate_inputs
 from plugins.risk.journal import (
     DecisionJournal,
@@ -242,7 +244,7 @@ class RiskGuardMixin:
         @wraps(original)
         def custom_exit(pair: str, trade: Trade, current_time: datetime, current_rate: float,
                         current_profit: float, **kwargs):
-            if self.risk_decision.state == TradingState.HALTED and self.risk_config.flatten_on_halt:
+            if self.risk_config.flatten_on_halt and self._risk_halted(current_time):
                 return "risk_halted_flatten"
             return original(pair=pair, trade=trade, current_time=current_time,
                             current_rate=current_rate, current_profit=current_profit, **kwargs)
@@ -323,7 +325,8 @@ class RiskGuardMixin:
         self._risk_last_signal[key] = rows["date"].iloc[-1]
 
     def _risk_loop(self, now: datetime) -> RiskDecision:
-        """Snapshot, breakers, locks (journaled and notified), stages; returns the decision.
+        """Snapshot, breakers, locks (journaled and notified), stages; returns the decision:
+        this loop's trips plus those the suite's active locks still hold (``held_by_locks``).
 
         Raises:
             AccountError: the account is garbage (NaN / infinite / non-positive equity or last
@@ -352,6 +355,7 @@ class RiskGuardMixin:
             self._risk_record_or_keep(JournalRow(ts=now, kind="breaker", decision="trip",
                                                  reason=trip.reason.value, detail=trip.detail,
                                                  until=until))
+        decision = held_by_locks(decision, self._risk_held(now))
         if self.stage_store is not None:
             self._stage_loop(now, snapshot.equity)
         return decision
@@ -363,6 +367,16 @@ class RiskGuardMixin:
         trips = (lock_trip(lock.reason or "", lock.lock_end_time_utc)
                  for lock in PairLocks.get_pair_locks("*", now))
         return tuple(t for t in trips if t is not None)
+
+    def _risk_halted(self, now: datetime) -> bool:
+        """HALTED: the kill switch's lock is active at ``now`` (read from the lock, not from
+        the last loop's drawdown). If the locks cannot be read, the last loop's state."""
+        try:
+            held = self._risk_held(now)
+        except Exception:  # noqa: BLE001 - fall back to what the last loop saw
+            logger.exception("Reading the kill-switch lock failed; using the last loop's state")
+            return self.risk_decision.state == TradingState.HALTED
+        return any(t.state == TradingState.HALTED for t in held)
 
     # --- failing closed -------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import pandas as pd
 
+from plugins.risk.breakers import held_by_locks
 from plugins.risk.config import StageConfig
 from plugins.risk.journal import JournalRow
-from plugins.risk.mixin import LOCK_PREFIX
+from plugins.risk.mixin import LOCK_PREFIX, lock_trip
 from plugins.risk.stages import StageRecord, promotion_verdict
 from plugins.risk.state import BreakerReason, RiskDecision
 
@@ -198,7 +199,11 @@ def lock_entry(lock: LockView, now: datetime) -> dict[str, Any]:
 
 def breakers_answer(decision: RiskDecision, locks: Sequence[LockView], now: datetime) -> Answer:
     """``/breakers``: the state of the last bot loop, its trips, and the suite's active global
-    locks with the time left until each resets by itself."""
+    locks with the time left until each resets by itself. The locks are the source of truth:
+    an active kill-switch lock means HALTED (until a human resets it) even if the last loop's
+    figures recovered, or no loop ran since (``breakers.held_by_locks``)."""
+    decision = held_by_locks(decision, tuple(
+        t for t in (lock_trip(lock.reason, lock.until) for lock in locks) if t is not None))
     trips = [{"breaker": t.reason.value, "state": t.state.name, "detail": t.detail,
               "until": _iso(t.until)} for t in decision.trips]
     entries = [lock_entry(lock, now) for lock in locks]

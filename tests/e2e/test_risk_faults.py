@@ -1,6 +1,7 @@
 """Fault injection into Freqtrade's own dry-run loop: state the guard reads becomes garbage or
 unusable mid-run -> no new entries, exits continue, the condition reaches the webhook, the
-journal keeps everything it held, and trading resumes once the fault is gone.
+journal keeps everything it held, and trading resumes once the fault is gone. And stale state
+the other way round: a kill-switch lock outlives the drawdown that tripped it -> still HALTED.
 
 The bot is ``freqtrade trade --dry-run``'s ``FreqtradeBot`` stepped candle by candle on a
 travelled clock against the replay exchange in this process (as ``bench/dryrun_parity.py``
@@ -16,6 +17,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ import time_machine
 from freqtrade.configuration import Configuration
 from freqtrade.enums import RunMode
 from freqtrade.misc import deep_merge_dicts
-from freqtrade.persistence import Trade
+from freqtrade.persistence import PairLocks, Trade
 
 from adapters.replay_exchange import ReplayExchangeConfig, serving
 from adapters.replay_exchange.overlay import offline_overlay
@@ -40,6 +42,7 @@ from tests.conftest import REPO_ROOT, write_json
 pytestmark = pytest.mark.slow
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
+KILL_REASON = "ai_suite:drawdown_kill_switch: drawdown 50.00% >= 15.00%; human reset needed"
 QUIET = {"max_daily_loss_frac": 0.5, "max_weekly_loss_frac": 0.5, "max_drawdown_frac": 0.5,
          "max_consecutive_losses": 1000, "cooldown_after_win_min": 0,
          "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0,
@@ -225,3 +228,35 @@ def test_live_loop_when_equity_peak_corrupted_to_nan_then_guard_error_until_a_hu
 
         assert run.trades()[-1] == (at(5), None), "entries resume after the human re-base"
         assert [d for _, d, _ in guard_rows(run.journal())] == ["trip", "clear"]
+
+
+def test_live_loop_when_kill_switch_locked_and_drawdown_recovered_then_flattens_and_breakers_say_halted(
+        tmp_path, candle_datadir, altdata_cache, httpserver):
+    # The kill switch tripped earlier (its lock persists in Freqtrade's database, e.g. across
+    # a restart that re-based nothing); the account has since recovered under the limit. The
+    # lock, not the drawdown of this loop, decides: HALTED until a human resets it.
+    flatten = {"strategy": "RiskScenarioHold", "ai_suite": {"risk": {"flatten_on_halt": True}}}
+    with stepped_bot(tmp_path, candle_datadir, altdata_cache, httpserver, flatten) as run:
+        run.step(0)
+        run.step(1)
+        assert run.trades() == [(at(1), None)]
+        PairLocks.lock_pair("*", at(1) + timedelta(days=3650), KILL_REASON, now=at(1), side="*")
+        run.step(2)
+
+        [trade] = Trade.get_trades_proxy()
+        assert (trade.close_date_utc, trade.exit_reason) == (at(2), "risk_halted_flatten")
+        breakers = in_thread(run.bot.strategy.suite_rpc.service.breakers)
+        assert breakers.data["state"] == "HALTED"
+        run.step(3)
+        assert run.trades() == [(at(1), at(2))], "no entry while the lock holds"
+        assert in_thread(run.bot.strategy.suite_rpc.service.breakers).data["state"] == "HALTED"
+
+
+def in_thread(call):
+    """``call()`` in another thread, as REST and Telegram handlers run (they use their own
+    database session, never the bot thread's)."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=call()))
+    thread.start()
+    thread.join(60)
+    return result["value"]

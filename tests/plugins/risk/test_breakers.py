@@ -14,6 +14,7 @@ from plugins.risk.breakers import (
     daily_loss,
     drawdown_kill_switch,
     evaluate,
+    held_by_locks,
     losing_streak,
     next_iso_week,
     pair_cooldown_until,
@@ -22,7 +23,7 @@ from plugins.risk.breakers import (
 )
 from plugins.risk.config import RiskConfig
 from plugins.risk.snapshot import AccountSnapshot, ClosedTrade
-from plugins.risk.state import BreakerReason, TradingState
+from plugins.risk.state import BreakerReason, BreakerTrip, TradingState
 
 NOW = datetime(2024, 3, 6, 15, 30, tzinfo=UTC)  # a Wednesday
 CFG = RiskConfig()
@@ -191,3 +192,25 @@ def test_property_evaluate_never_active_when_any_input_is_invalid(
     assert guard_error == invalid
     if invalid:
         assert decision.state != TradingState.ACTIVE and not decision.allows_entries
+
+
+KILL_HELD = BreakerTrip(TradingState.HALTED, BreakerReason.DRAWDOWN_KILL_SWITCH,
+                        "locked: drawdown 20.00% >= 15.00%; human reset needed", None)
+
+
+def test_held_by_locks_when_kill_switch_locked_and_drawdown_recovered_then_still_halted():
+    recovered = evaluate(snapshot(), CFG)  # no drawdown any more: ACTIVE on its own
+
+    decision = held_by_locks(recovered, (KILL_HELD,))
+
+    assert recovered.state == TradingState.ACTIVE
+    assert decision.state == TradingState.HALTED and not decision.allows_entries
+    assert decision.trips == (KILL_HELD,)
+
+
+def test_held_by_locks_when_the_breaker_trips_again_now_then_listed_once():
+    tripped = evaluate(snapshot(equity=8_000, day=8_000, week=8_000), CFG)
+
+    decision = held_by_locks(tripped, (KILL_HELD,))
+
+    assert decision == tripped

@@ -181,3 +181,16 @@ def test_suite_help_lists_every_command_the_telegram_module_registers(tmp_path):
                                                (3600, "1h 00m"), (90061, "1d 1h")])
 def test_duration_text(seconds, text):
     assert status.duration_text(seconds) == text
+
+
+def test_breakers_when_kill_switch_lock_active_but_last_loop_active_then_halted():
+    # The drawdown recovered under the limit; the kill switch's lock still holds until a human
+    # resets it, so the state is HALTED, whatever the last loop computed.
+    kill = LockView(7, "ai_suite:drawdown_kill_switch: drawdown 20.00% >= 15.00%; human reset "
+                       "needed", NOW + timedelta(days=3650))
+
+    answer = status.breakers_answer(RiskDecision(TradingState.ACTIVE, ()), [kill], NOW)
+
+    assert answer.data["state"] == "HALTED" and answer.data["allows_entries"] is False
+    assert [t["breaker"] for t in answer.data["trips"]] == ["drawdown_kill_switch"]
+    assert answer.text.startswith("Trading state: HALTED (no new entries)")

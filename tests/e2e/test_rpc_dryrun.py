@@ -123,6 +123,9 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
         assert reset["reset"] is True and reset["lifted"] == 1 and reset["by"] == f"rest:{USER}"
         assert kill_switch_locks(client) == []
         wait_for("trading to resume", lambda: _state(client, "ACTIVE"), 60, bot, bot_log)
+        # The loop that turned ACTIVE goes on to enter (RiskScenario signals); stopping the bot
+        # in the middle of that entry's commit makes Freqtrade log a traceback at cleanup.
+        wait_for("the first entry after the reset", lambda: client.status(), 60, bot, bot_log)
         wait_for("the reset notification at the webhook",
                  lambda: any(t.startswith(f"Kill switch reset by rest:{USER}") for t in
                              webhook_texts(httpserver)), 60, bot, bot_log)

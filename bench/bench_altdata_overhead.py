@@ -9,7 +9,9 @@ ratio (target <= 1.15x).
     python bench/bench_altdata_overhead.py [--datadir DIR] [--altdata-cache DIR]
         [--pairs BTC/USDT ETH/USDT XRP/USDT] [--timerange 20240101-20240301]
 
-Works on any data dir, pairs and time range; nothing is tuned to one window.
+Works on any data dir, pairs and time range; nothing is tuned to one window. A pair without
+1h candles in the data dir, a reversed or malformed time range or a missing alt-data cache ends
+it at once with one line naming the option (exit 2).
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from pathlib import Path
 
 from adapters.replay_exchange import ReplayExchangeConfig, serving
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from _args import (  # noqa: E402
+    check_dir,
+    exit_on_problem,
+    parse_timerange,
+    validate_data_arguments,
+)
+
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = REPO / "user_data/altdata"
 
 
 def _run(strategy: str, configs: list[str], timerange: str, datadir: Path, userdir: Path) -> float:
@@ -48,10 +59,15 @@ def _run(strategy: str, configs: list[str], timerange: str, datadir: Path, userd
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datadir", type=Path, default=REPO / "user_data/data/binance")
-    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata")
+    parser.add_argument("--altdata-cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--pairs", nargs="+", default=["BTC/USDT", "ETH/USDT", "XRP/USDT"])
     parser.add_argument("--timerange", default="20240101-20240301")
     args = parser.parse_args()
+    with exit_on_problem(parser.prog):
+        start, stop = parse_timerange(args.timerange)
+        args.altdata_cache = check_dir(args.altdata_cache, "--altdata-cache",
+                                       "run `make data` (fills user_data/altdata)", DEFAULT_CACHE)
+        validate_data_arguments(args.datadir, args.pairs, start, stop, ["1h"])
 
     with tempfile.TemporaryDirectory() as tmp, \
             serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:

@@ -8,13 +8,16 @@ The ratio says what the offline exchange costs over reading files.
     python bench/bench_replay_exchange.py [--datadir DIR] [--pairs BTC/USDT ...]
         [--timeframe 1h] [--start 2024-01-01] [--end 2024-07-01] [--repeat 20]
 
-Works on any data dir, pairs and time range; nothing is tuned to one window.
+Works on any data dir, pairs and time range; nothing is tuned to one window. A missing data
+dir, a pair without candles of ``--timeframe``, a reversed window or a count below 1 ends it at
+once with one line naming the option (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +28,17 @@ from freqtrade.data.history.datahandlers.idatahandler import get_datahandlerclas
 from freqtrade.enums import CandleType
 
 from adapters.replay_exchange import ReplayExchangeConfig, serving
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from _args import (  # noqa: E402
+    check_dir,
+    check_positive,
+    check_window,
+    exit_on_problem,
+    validate_data_arguments,
+)
+
+DEFAULT_DATADIR = Path("user_data/data/binance")
 
 
 def _timed(fn, repeat: int) -> tuple[float, object]:
@@ -52,7 +66,7 @@ def _fetch_all(client: ccxt.binance, pair: str, timeframe: str, since_ms: int, e
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"))
+    parser.add_argument("--datadir", type=Path, default=DEFAULT_DATADIR)
     parser.add_argument("--pairs", nargs="+", default=["BTC/USDT", "ETH/USDT", "XRP/USDT"])
     parser.add_argument("--timeframe", default="1h")
     parser.add_argument("--start", default="2024-01-01")
@@ -60,9 +74,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1000, help="candles per request")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    with exit_on_problem(parser.prog):
+        check_dir(args.datadir, "--datadir", "run `make data` (fills user_data/data/binance)",
+                  DEFAULT_DATADIR)
+        start, end = check_window(args.start, args.end)
+        check_positive(args.limit, "--limit", integer=True)
+        check_positive(args.repeat, "--repeat", integer=True)
+        validate_data_arguments(args.datadir, args.pairs, start, end, [args.timeframe])
 
-    start_ms = int(pd.Timestamp(args.start, tz="UTC").timestamp() * 1000)
-    end_ms = int(pd.Timestamp(args.end, tz="UTC").timestamp() * 1000)
+    start_ms = int(start.timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000)
     handler = get_datahandlerclass("feather")(args.datadir)
     timerange = TimeRange("date", "date", start_ms // 1000, end_ms // 1000)
     with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:

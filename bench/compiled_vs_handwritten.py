@@ -13,7 +13,9 @@ the ratio (target <= 1.2x).
 
 The compiled strategy trades only its tree's assets (BTC/USDT, ETH/USDT); the data dir needs
 their 1h candles (and 4h / 1d for the hand-written one), the alt-data cache Fear & Greed,
-Coin Metrics and the calendar (``make data`` fills both).
+Coin Metrics and the calendar (``make data`` fills both). A pair without 1h candles there, a
+reversed or malformed time range or a missing alt-data cache ends it at once with one line
+naming the option (exit 2).
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ from pathlib import Path
 
 from adapters.replay_exchange import ReplayExchangeConfig, serving
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from _args import (  # noqa: E402
+    check_dir,
+    check_positive,
+    exit_on_problem,
+    parse_timerange,
+    validate_data_arguments,
+)
+
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = REPO / "user_data/altdata"
 COMPILED = ("CryptoRegimeTrendV1", REPO / "strategies" / "compiled")
 HANDWRITTEN = ("TrendHandwritten", REPO / "bench" / "strategies")
 #: The risk layer's breakers and gates off: both strategies take every trade their rules make.
@@ -59,11 +71,17 @@ def _run(strategy: str, path: Path, configs: list[str], timerange: str, datadir:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datadir", type=Path, default=REPO / "user_data/data/binance")
-    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata")
+    parser.add_argument("--altdata-cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--pairs", nargs="+", default=["BTC/USDT", "ETH/USDT"])
     parser.add_argument("--timerange", default="20240101-20240401")
     parser.add_argument("--repeat", type=int, default=2, help="runs per strategy; the fastest counts")
     args = parser.parse_args()
+    with exit_on_problem(parser.prog):
+        start, stop = parse_timerange(args.timerange)
+        check_positive(args.repeat, "--repeat", integer=True)
+        args.altdata_cache = check_dir(args.altdata_cache, "--altdata-cache",
+                                       "run `make data` (fills user_data/altdata)", DEFAULT_CACHE)
+        validate_data_arguments(args.datadir, args.pairs, start, stop, ["1h"])
 
     timings: dict[str, list[float]] = {}
     trades: dict[str, int] = {}

@@ -11,7 +11,8 @@ per run at the configured model's list prices (cold: prompt-cache writes; warm: 
     python bench/council_latency.py [--analysts 5] [--latency-s 0.3] [--spread 0.5] [--repeat 5]
         [--datadir user_data/data/binance] [--altdata-dir user_data/altdata] [--at ISO]
 
-Exit status 1 when the ratio exceeds 1.3. Without candle data the briefing is a stub.
+Exit status 1 when the ratio exceeds 1.3; 2 on a bad option (one line naming it). Without
+candle data the briefing is a stub.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from plugins.llm.config import COUNCIL_ROLES, LlmConfig
 from plugins.llm.council import analyst_request, ask_analysts, run_council_async
 from plugins.llm.testing.fake_server import Reply, serving
 from plugins.llm.testing.script import ANALYSTS, default_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from _args import ArgumentProblem, check_positive, exit_on_problem, parse_time  # noqa: E402
 
 TARGET_RATIO = 1.3
 
@@ -90,8 +94,14 @@ def main() -> int:
     parser.add_argument("--at")
     parser.add_argument("--model", default=LlmConfig().model)
     args = parser.parse_args()
-    if args.analysts < 1:
-        parser.error("--analysts must be >= 1")
+    with exit_on_problem(parser.prog):
+        check_positive(args.analysts, "--analysts", integer=True)
+        check_positive(args.repeat, "--repeat", integer=True)
+        check_positive(args.latency_s, "--latency-s")
+        if not args.spread >= 0:
+            raise ArgumentProblem(f"--spread {args.spread:g} must be 0 or more")
+        if args.at is not None:
+            parse_time(args.at, "--at")
     briefing, source = _briefing(args)
     requests = _requests(briefing, args.analysts)
     model = default_model()

@@ -66,10 +66,13 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # bench/ is not a package
+from _args import check_dir, exit_on_problem, validate_data_arguments  # noqa: E402
 
 logger = logging.getLogger("bench.dryrun_parity")
 
 TARGET_SHARE = 0.95
+DEFAULT_CACHE = REPO / "user_data/altdata"
 SIGNAL = "enter_long"
 #: columns never used to explain a difference (bookkeeping, not inputs)
 NOT_INPUTS = {"pair", "step", "date", "enter_long", "exit_long", "enter_short", "exit_short",
@@ -538,7 +541,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--strategy-path", type=Path, default=None,
                         help="folder of the strategy if not strategies/ (e.g. strategies/compiled)")
     parser.add_argument("--out", type=Path, required=True, help="JSON report file")
-    parser.add_argument("--altdata-cache", type=Path, default=REPO / "user_data/altdata",
+    parser.add_argument("--altdata-cache", type=Path, default=DEFAULT_CACHE,
                         help="alt-data cache dir (default user_data/altdata)")
     parser.add_argument("--config", nargs="+", type=Path, default=[],
                         help="extra config overlays, after config/base.json")
@@ -559,6 +562,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for path in args.config:
         if not path.is_file():
             parser.error(f"--config {path}: no such file")
+    from freqtrade.misc import deep_merge_dicts
+
+    merged: dict = {}
+    for path in [REPO / "config/base.json", *args.config]:
+        merged = deep_merge_dicts(json.loads(path.read_text()), merged)
+    with exit_on_problem(parser.prog):
+        check_dir(args.altdata_cache, "--altdata-cache", "run `make data` (fills user_data/altdata)",
+                  DEFAULT_CACHE.resolve())
+        validate_data_arguments(args.datadir, args.pairs, pd.Timestamp(args.start),
+                                pd.Timestamp(args.end), [merged.get("timeframe", "1h")])
     return args
 
 

@@ -1,98 +1,74 @@
-"""Pure metric functions of ``bench/moe_vs_baseline.py`` on hand-made frames (no backtest)."""
+"""``bench/moe_vs_baseline.py`` and its shared harness: argument checks, parsing helpers, and
+the whole bench on the shipped pairs over a short window (real backtests, slow)."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import load_bench
+from tests.conftest import REPO_ROOT, load_bench
 
+harness = load_bench("harness")
 bench = load_bench("moe_vs_baseline")
-SQRT365 = math.sqrt(365)
+SHIPPED_PAIRS = ["BTC/USDT", "ETH/USDT", "XRP/USDT"]
 
 
-def _utc(text: str) -> pd.Timestamp:
-    return pd.Timestamp(text, tz="UTC")
+# --------------------------------------------------------------------------- harness
 
 
-def test_realized_label_when_horizon_2_then_mean_of_next_two_closes_over_close():
-    label = bench.realized_label(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]), horizon=2)
-
-    # row i: mean(close[i+1..i+2]) / close[i] - 1; the strategy's rolling formula also leaves
-    # the first horizon-1 rows NaN (irrelevant: candles start long before the time range)
-    np.testing.assert_allclose(label[1:3], [3.5 / 2 - 1, 4.5 / 3 - 1])
-    assert label[[0, 3, 4]].isna().all()
-
-
-def test_directional_accuracy_when_half_the_signs_agree_then_one_half():
-    assert bench.directional_accuracy([1, -1, 2, -2], [0.5, 0.5, -1, -3]) == 0.5
-    assert math.isnan(bench.directional_accuracy([], []))
+@pytest.mark.parametrize(("text", "message"), [
+    ("20240201-20240101", "start 20240201 is not before end 20240101"),
+    ("2024-01", "is not YYYYMMDD-YYYYMMDD"),
+    ("20240101-", "needs both a start and an end"),
+])
+def test_parse_timerange_when_bad_then_problem_names_the_argument(text, message):
+    with pytest.raises(harness.ArgumentProblem, match=message):
+        harness.parse_timerange(text)
 
 
-def test_spearman_when_monotone_reversed_or_constant_then_1_minus_1_nan():
-    assert bench.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
-    assert bench.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert bench.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)  # 1 - 6*2/(4*15)
-    assert math.isnan(bench.spearman([1, 2, 3], [5, 5, 5]))
+def test_parse_timerange_when_closed_then_utc_start_and_exclusive_stop():
+    start, stop = harness.parse_timerange("20240301-20240315")
+
+    assert start == pd.Timestamp("2024-03-01", tz="UTC")
+    assert stop == pd.Timestamp("2024-03-15", tz="UTC")
 
 
-def test_daily_rank_ic_when_pair_days_differ_then_mean_of_per_group_ics():
-    def group(pair, day, pred, real):
-        dates = pd.date_range(_utc(day), periods=len(pred), freq="1h")
-        return pd.DataFrame({"pair": pair, "date": dates, "pred": pred, "real": real})
+def test_validate_data_arguments_when_pair_has_no_file_then_problem_names_pair_and_file(
+        candle_datadir):
+    start, stop = harness.parse_timerange("20240301-20240315")
 
-    frame = pd.concat([
-        group("A/USDT", "2024-03-01", [1, 2, 3], [10, 20, 30]),        # IC +1
-        group("A/USDT", "2024-03-02", [1, 2, 3], [3, 2, 1]),           # IC -1
-        group("B/USDT", "2024-03-01", [1, 2, 3, 4], [1, 3, 2, 4]),     # IC 0.8
-        group("B/USDT", "2024-03-02", [1, 2], [1, 2]),                 # too few rows: skipped
-        group("B/USDT", "2024-03-03", [1, 2, 3], [7, 7, 7]),           # constant: skipped
-    ], ignore_index=True)
-
-    mean, std, groups = bench.daily_rank_ic(frame)
-
-    assert groups == 3
-    assert mean == pytest.approx((1 - 1 + 0.8) / 3)
-    assert std == pytest.approx(np.std([1, -1, 0.8], ddof=1))
+    with pytest.raises(harness.ArgumentProblem, match=r"--pairs DOGE/USDT: no 1h candles .* "
+                                                      r"DOGE_USDT-1h\.feather"):
+        harness.validate_data_arguments(candle_datadir, ["BTC/USDT", "DOGE/USDT"], start, stop,
+                                        ["1h"], pd.Timedelta(days=30))
 
 
-def test_daily_returns_when_days_without_closes_then_zero_and_pnl_summed_per_close_day():
-    trades = pd.DataFrame({
-        "close_date": [_utc("2024-03-01 05:00"), _utc("2024-03-01 20:00"), _utc("2024-03-03 01:00")],
-        "profit_abs": [100.0, -50.0, 20.0],
-    })
+def test_validate_data_arguments_when_range_outside_the_data_then_problem_says_where_data_ends(
+        candle_datadir):
+    early = harness.parse_timerange("20170101-20170201")
+    late = harness.parse_timerange("20240101-20300101")
 
-    returns = bench.daily_returns(trades, _utc("2024-03-01"), _utc("2024-03-05"), 1000.0)
-
-    assert list(returns.index) == list(pd.date_range(_utc("2024-03-01"), periods=4, freq="D"))
-    np.testing.assert_allclose(returns, [0.05, 0.0, 0.02, 0.0])
-
-
-def test_daily_returns_when_no_trades_then_all_zero_days():
-    empty = pd.DataFrame({"close_date": pd.Series(dtype="datetime64[ns, UTC]"),
-                          "profit_abs": pd.Series(dtype=float)})
-    returns = bench.daily_returns(empty, _utc("2024-03-01"), _utc("2024-03-03"), 1000.0)
-
-    np.testing.assert_allclose(returns, [0.0, 0.0])
-    assert math.isnan(bench.sharpe(returns)) and math.isnan(bench.sortino(returns))
+    with pytest.raises(harness.ArgumentProblem, match="ETH/USDT: 1h candles .* start"):
+        harness.validate_data_arguments(candle_datadir, ["ETH/USDT"], *early, ["1h"],
+                                        pd.Timedelta(days=30))
+    with pytest.raises(harness.ArgumentProblem, match="end .* before the --timerange end"):
+        harness.validate_data_arguments(candle_datadir, ["ETH/USDT"], *late, ["1h"],
+                                        pd.Timedelta(days=30))
 
 
-def test_sharpe_and_sortino_when_known_returns_then_closed_form_values():
-    r = pd.Series([0.03, -0.01, 0.03, -0.01])   # mean 0.01, std(ddof=1) 0.04/sqrt(3)
+def test_validate_data_arguments_when_covered_then_candles_of_the_first_timeframe(candle_datadir):
+    start, stop = harness.parse_timerange("20240301-20240315")
 
-    assert bench.sharpe(r) == pytest.approx(0.01 / (0.04 / math.sqrt(3)) * SQRT365)
-    # downside deviation sqrt((0.01^2 + 0.01^2) / 4) = sqrt(0.00005)
-    assert bench.sortino(r) == pytest.approx(0.01 / math.sqrt(0.00005) * SQRT365)
+    candles = harness.validate_data_arguments(candle_datadir, ["BTC/USDT", "ETH/USDT"], start,
+                                              stop, ["1h", "4h"], pd.Timedelta(days=30))
 
-
-def test_sortino_when_no_losing_day_then_nan_and_sharpe_finite():
-    r = pd.Series([0.02, 0.0, 0.02, 0.0])
-
-    assert bench.sharpe(r) == pytest.approx(0.01 / math.sqrt(0.0004 / 3) * SQRT365)
-    assert math.isnan(bench.sortino(r))
+    assert list(candles) == ["BTC/USDT", "ETH/USDT"]
+    assert candles["BTC/USDT"]["date"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
 
 
 def test_timing_from_log_when_lines_present_then_sums_and_per_candle_time():
@@ -104,7 +80,7 @@ def test_timing_from_log_when_lines_present_then_sums_and_per_candle_time():
         "2026 - freqai - WARNING - Training ETH/USDT raised exception ValueError. Message: x",
     ])
 
-    timing = bench.timing_from_log(log)
+    timing = harness.timing_from_log(log)
 
     assert timing["train_seconds"] == pytest.approx(5.0) and timing["fit_calls"] == 2
     assert timing["inference_us_per_candle"] == pytest.approx(100.0)
@@ -112,8 +88,20 @@ def test_timing_from_log_when_lines_present_then_sums_and_per_candle_time():
 
 
 def test_corr_pairs_when_no_configured_pair_given_then_first_given_pair():
-    assert bench.corr_pairs(["BTC/USDT", "ETH/USDT"], ["ETH/USDT", "SOL/USDT"]) == ["ETH/USDT"]
-    assert bench.corr_pairs(["BTC/USDT", "ETH/USDT"], ["SOL/USDT", "ADA/USDT"]) == ["SOL/USDT"]
+    assert harness.corr_pairs(["BTC/USDT", "ETH/USDT"], ["ETH/USDT", "SOL/USDT"]) == ["ETH/USDT"]
+    assert harness.corr_pairs(["BTC/USDT", "ETH/USDT"], ["SOL/USDT", "ADA/USDT"]) == ["SOL/USDT"]
+
+
+def test_jsonable_when_nan_numpy_and_paths_then_plain_json():
+    import numpy as np
+
+    out = harness.jsonable({"a": math.nan, "b": np.float64(1.5), "c": [np.int64(2)],
+                            "d": REPO_ROOT})
+
+    assert json.loads(json.dumps(out)) == {"a": None, "b": 1.5, "c": [2], "d": str(REPO_ROOT)}
+
+
+# --------------------------------------------------------------------------- bench helpers
 
 
 def test_mixture_fits_from_log_when_one_fit_all_fell_back_then_counted():
@@ -130,3 +118,74 @@ def test_mixture_fits_from_log_when_one_fit_all_fell_back_then_counted():
 
     assert mixture["fits"] == 2 and mixture["fits_all_regimes_fell_back"] == 1
     assert mixture["own_experts_per_fit_mean"] == pytest.approx(1.0)
+
+
+def test_evaluation_rows_when_prediction_outside_range_or_unknown_label_then_not_used():
+    dates = pd.date_range("2024-03-01", periods=4, freq="1h", tz="UTC")
+    preds = pd.DataFrame({"pair": "BTC/USDT", "window": 1, "date": dates, "pred": [0.1] * 4,
+                          "do_predict": [1, 0, 1, 1]})
+    labels = pd.DataFrame({"pair": "BTC/USDT", "date": dates, "real": [0.01, 0.02, math.nan, 0.03]})
+
+    rows = bench.evaluation_rows(preds, labels, dates[0], dates[3])
+
+    assert rows["used"].tolist() == [True, False, False]       # do_predict 0; no label; dates[3] out
+
+
+# --------------------------------------------------------------------------- the bench, for real
+
+
+def _run_bench(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "bench/moe_vs_baseline.py"), *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_bench_when_bad_pair_then_one_error_line_and_exit_2(candle_datadir, tmp_path):
+    result = _run_bench("--datadir", str(candle_datadir), "--pairs", "BTC/USDT", "NOPE/USDT",
+                        "--timerange", "20240301-20240308", "--out", str(tmp_path / "r.json"),
+                        timeout=120)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"moe_vs_baseline: error: --pairs NOPE/USDT: no 1h candles in {candle_datadir} "
+        "(expected NOPE_USDT-1h.feather); download them or drop the pair"]
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.slow
+def test_bench_when_run_on_shipped_pairs_then_honest_table_with_controls_and_json_layout(
+        candle_datadir, altdata_cache, tmp_path):
+    out = tmp_path / "moe.json"
+    overlay = tmp_path / "short.json"
+    # 10 training days leave ~180 rows after FreqAI's split: let the detector fit on them.
+    overlay.write_text(json.dumps({"ai_suite": {"regime": {"detector": {"min_rows": 100}}}}))
+
+    result = _run_bench("--datadir", str(candle_datadir), "--pairs", *SHIPPED_PAIRS,
+                        "--timerange", "20240301-20240308", "--train-days", "10",
+                        "--backtest-days", "7", "--altdata-cache", str(altdata_cache),
+                        "--config", str(overlay), "--n-boot", "200", "--out", str(out))
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    keys = {"ic_nonoverlap", "ic_nonoverlap_t", "ic_cross_sectional", "sharpe_daily", "psr",
+            "max_drawdown", "profit_total", "trades"}
+    assert set(report["models"]) == {"baseline", "moe"}
+    assert set(report["controls"]) == {"no_skill_neg_close", "no_skill_random", "momentum",
+                                       "mean_reversion_ema20", "buy_and_hold"}
+    for row in [*report["models"].values(), *report["controls"].values()]:
+        assert keys <= set(row)
+    for name, model in report["models"].items():
+        assert model["ic_nonoverlap"] is not None and model["ic_cross_sectional"] is not None, name
+        # our account figures are Freqtrade's own
+        assert model["max_drawdown"] == pytest.approx(model["freqtrade"]["max_drawdown_account"])
+        assert model["profit_total"] == pytest.approx(model["freqtrade"]["profit_total"])
+        assert model["trades"] == model["freqtrade"]["total_trades"]
+    no_skill = report["controls"]["no_skill_neg_close"]
+    assert no_skill["ic_nonoverlap"] is not None and no_skill["trades"] is None
+    bh = report["controls"]["buy_and_hold"]
+    assert bh["ic_nonoverlap"] is None and bh["trades"] == 3 and bh["sharpe_daily"] is not None
+    # the same entry filter: both runs saw the same detector's regimes
+    assert report["entry_filter"]["mode"] == "regime"
+    assert report["comparison"]["regime_agreement"] == pytest.approx(1.0)
+    assert "rank_ic_daily_mean" not in out.read_text()
+    assert "control: no_skill_neg_close" in result.stdout and "Verdict:" in result.stdout
+    assert "Entry filter: regime" in result.stdout

@@ -3,9 +3,11 @@ row of a SQLite file, one file per run mode (``journal_path``), plus a key/value
 
 Times are stored as fixed-width ISO-8601 UTC text (``2024-03-06T15:30:00.000000+00:00``), so
 text order is time order. Bounded growth: after each write, once the table holds more than
-``max_rows`` rows, the oldest (in insertion order) are deleted down to 90 % of ``max_rows``, so
-trimming runs once per ~10 % of ``max_rows`` writes. SQLite reuses the freed pages: the file stops
-growing at about ``max_rows`` rows (~150 bytes each, ~300 MB at the default 2 M).
+``max_rows`` trimmable rows, the oldest of them (in insertion order) are deleted down to 90 % of
+``max_rows``, so trimming runs once per ~10 % of ``max_rows`` writes. Breaker trips (an unreset
+kill switch among them) and resets are never trimmed (``KEPT_KINDS``): they are few, and they
+are the record a human reads after a halt. SQLite reuses the freed pages: the file stops growing
+at about ``max_rows`` rows plus the kept ones (~150 bytes each, ~300 MB at the default 2 M).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from plugins.core.errors import SuiteError
 #: unless ``_MIGRATIONS`` upgrades it (version 1 -> 2 added ``until``, the end of a breaker lock).
 SCHEMA_VERSION = 2
 KINDS = frozenset({"signal", "gate", "breaker", "stake", "stage", "reset"})
+#: Kinds never trimmed: breaker trips (and their clears) and kill-switch resets.
+KEPT_KINDS = ("breaker", "reset")
+_TRIMMABLE = f"kind NOT IN ({', '.join(repr(k) for k in KEPT_KINDS)})"
 #: Run modes whose journal lies next to Freqtrade's trades database.
 LIVE_MODES = frozenset({"dry_run", "live"})
 KEEP_FRAC = 0.9
@@ -114,6 +119,7 @@ class DecisionJournal:
         self.path = Path(path)
         self.max_rows = max_rows
         self._clock = clock
+        self._floor: int | None = None  # no trimmable row has a smaller id (see _trim)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -161,18 +167,26 @@ class DecisionJournal:
                 conn.execute(statement)
 
     def _trim(self, conn: sqlite3.Connection) -> None:
-        """Delete the oldest rows down to ``KEEP_FRAC`` of ``max_rows`` once above it. The id
-        span is a cheap upper bound of the count (ids only grow); COUNT(*) runs only past it."""
+        """Delete the oldest trimmable rows (not ``KEPT_KINDS``) down to ``KEEP_FRAC`` of
+        ``max_rows`` once more than ``max_rows`` of them exist. Cheap on every write: ids only
+        grow, so the span from the oldest trimmable id (``_floor``, known after the first
+        check or trim) to the newest id bounds their count; COUNT(*) runs only past it."""
         low, high = conn.execute("SELECT (SELECT MIN(id) FROM decisions), "
                                  "(SELECT MAX(id) FROM decisions)").fetchone()  # both O(log n)
-        if high is None or high - low + 1 <= self.max_rows:
+        if high is None or high - max(low, self._floor or low) + 1 <= self.max_rows:
             return
-        if conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] <= self.max_rows:
+        count = conn.execute(f"SELECT COUNT(*) FROM decisions WHERE {_TRIMMABLE}").fetchone()[0]
+        if count <= self.max_rows:
+            # kept rows stretch the span: start it at the oldest trimmable row from now on
+            first = conn.execute(f"SELECT id FROM decisions WHERE {_TRIMMABLE} ORDER BY id "
+                                 "LIMIT 1").fetchone()
+            self._floor = first[0] if first else high + 1
             return
         keep = max(1, int(self.max_rows * KEEP_FRAC))
-        cutoff = conn.execute("SELECT id FROM decisions ORDER BY id DESC LIMIT 1 OFFSET ?",
-                              (keep - 1,)).fetchone()[0]
-        conn.execute("DELETE FROM decisions WHERE id < ?", (cutoff,))
+        cutoff = conn.execute(f"SELECT id FROM decisions WHERE {_TRIMMABLE} ORDER BY id DESC "
+                              "LIMIT 1 OFFSET ?", (keep - 1,)).fetchone()[0]
+        conn.execute(f"DELETE FROM decisions WHERE id < ? AND {_TRIMMABLE}", (cutoff,))
+        self._floor = cutoff
 
     def record(self, row: JournalRow) -> None:
         """Append one decision."""

@@ -181,6 +181,41 @@ def test_record_when_at_max_rows_then_nothing_dropped(tmp_path):
     assert kept == rows
 
 
+@pytest.mark.parametrize("one_by_one", [True, False])
+def test_record_when_trimmed_then_breaker_trips_and_resets_are_never_deleted(tmp_path,
+                                                                            one_by_one):
+    # An unreset kill switch tripped long ago, then a reset and a later trip, under a flood of
+    # signals and gate checks: trimming drops only the flood's oldest rows.
+    kill = JournalRow(at(0), "breaker", "trip", "drawdown_kill_switch", detail="drawdown 20%")
+    reset = JournalRow(at(1), "reset", "clear", "drawdown_kill_switch", detail="by alice")
+    daily = JournalRow(at(2), "breaker", "trip", "daily_loss", detail="day loss 3%")
+    flood = [JournalRow(at(3 + i), "signal" if i % 2 else "gate", "pass", f"r{i}")
+             for i in range(40)]
+
+    with DecisionJournal(tmp_path / "journal.sqlite", max_rows=10) as journal:
+        journal.record_many([kill, reset, daily])
+        if one_by_one:
+            for row in flood:
+                journal.record(row)
+        else:
+            journal.record_many(flood)
+        kept = journal.query()
+
+    assert kept[:3] == [kill, reset, daily]
+    assert kept[3:] == flood[-len(kept) + 3:] and len(kept) - 3 <= 10
+
+
+def test_record_when_only_breaker_rows_above_max_rows_then_all_kept(tmp_path):
+    trips = [JournalRow(at(i), "breaker", "trip", "daily_loss") for i in range(15)]
+
+    with DecisionJournal(tmp_path / "journal.sqlite", max_rows=10) as journal:
+        journal.record_many(trips)
+        journal.record(JournalRow(at(20), "gate", "pass", "rsi"))
+        kept = journal.query()
+
+    assert kept[:15] == trips and len(kept) == 16
+
+
 def test_open_when_other_schema_version_then_journal_error(tmp_path):
     path = tmp_path / "journal.sqlite"
     DecisionJournal(path).close()

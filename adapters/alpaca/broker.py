@@ -28,6 +28,15 @@
   does not fill is rejected with that reason.
 - Reconciliation (``reconcile``) at start, every ``reconcile_interval_s`` while no order is in
   flight, and at stop; a mismatch pauses entries until a clean one.
+- Restarts: every order is recorded in the strategy's ledger file before it is sent, with the
+  fill quantity already attributed (``reconcile.OrderRecord``). At start the broker rebuilds
+  its orders from the broker (``rebuild_orders``): a recorded order that filled meanwhile is
+  attributed for the rest of its fills only, one still open is *adopted* (its later fills,
+  from ``trade_updates``, land in the attribution and the position, with no backtrader order
+  of this session behind them), and so is an open order with the strategy's prefix that has no
+  record yet no fill. A fill of the strategy's order that nothing explains (no record, shares
+  already filled) is *unreconciled*: kept in the ledger, a reconciliation mismatch, so entries
+  stay paused until a human settles it (``reconcile --accept-broker``).
 """
 
 from __future__ import annotations
@@ -43,7 +52,12 @@ from datetime import UTC, datetime
 
 import backtrader as bt
 
-from adapters.alpaca.errors import AlpacaError, AlpacaRequestError, OrderMappingError
+from adapters.alpaca.errors import (
+    AlpacaError,
+    AlpacaOrderRejected,
+    AlpacaRequestError,
+    OrderMappingError,
+)
 from adapters.alpaca.guard import EPS, GuardedBrokerMixin, data_symbol
 from adapters.alpaca.orders import (
     OrderSpec,
@@ -62,6 +76,9 @@ RESYNC = "resync"
 ACCEPTED_STATES = frozenset({"new", "accepted", "pending_new", "accepted_for_bidding", "held",
                              "pending_replace", "pending_cancel", "replaced", "calculated"})
 RECONCILIATION = "reconciliation"
+#: Alpaca order statuses after which an order fills no more.
+FINAL_STATES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "stopped",
+                          "suspended"})
 
 
 def strategy_key(name: str) -> str:
@@ -109,6 +126,8 @@ class AlpacaBrokerCore(bt.BrokerBase):
         self._oco: dict[int, list[bt.Order]] = {}       # ref -> its one-cancels-other group
         self._account_at = -float("inf")
         self._reconciled_at = time.monotonic()
+        self._adopted: dict[str, str] = {}              # Alpaca order id -> client order id
+        self._unreconciled: set[str] = set()            # Alpaca order ids (module docstring)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +135,7 @@ class AlpacaBrokerCore(bt.BrokerBase):
         self.refresh_account(force=True)
         self.startingcash, self.startingvalue = self.cash, self.value
         self.store.start_trade_updates(self._updates.put, lambda: self._updates.put(RESYNC))
+        self.rebuild_orders()
         self.reconcile()
 
     def stop(self) -> None:
@@ -264,8 +284,8 @@ class AlpacaBrokerCore(bt.BrokerBase):
         try:
             tif = time_in_force(stop[1].valid, self.config.time_in_force)
             cid = self._client_order_id(take[0])
-            state = self.rest.submit_order(oco_request(stop[1], take[1], qty=round(stop[1].qty),
-                                                       client_order_id=cid, tif=tif))
+            state = self._submit(oco_request(stop[1], take[1], qty=round(stop[1].qty),
+                                             client_order_id=cid, tif=tif), cid, take[1])
         except (AlpacaError, ValueError) as err:
             for order, _ in members:
                 self._reject(order, str(err))
@@ -317,7 +337,7 @@ class AlpacaBrokerCore(bt.BrokerBase):
             request = order_request(spec, qty=qty, client_order_id=cid, tif=tif,
                                     extended_hours=self.config.extended_hours)
             self._resize(order, spec, qty)
-            state = self.rest.submit_order(request)
+            state = self._submit(request, cid, spec)
         except (AlpacaError, ValueError) as err:
             self._reject(order, str(err))
             return
@@ -339,7 +359,7 @@ class AlpacaBrokerCore(bt.BrokerBase):
             request = bracket_request(pspec, stop[1], take[1], qty=qty, client_order_id=cid, tif=tif)
             for o, s in legs:
                 self._resize(o, s, qty)
-            state = self.rest.submit_order(request)
+            state = self._submit(request, cid, pspec)
         except (AlpacaError, ValueError) as err:
             for o, _ in legs:
                 self._reject(o, str(err))
@@ -348,6 +368,16 @@ class AlpacaBrokerCore(bt.BrokerBase):
         for leg in state.legs:
             child = take[0] if leg.type == "limit" else stop[0]
             self._register(child, leg, leg.client_order_id)
+
+    def _submit(self, request, cid: str, spec: OrderSpec) -> OrderState:
+        """Record the order in the ledger, then send it (a crash in between leaves a record
+        the next start looks up by ``cid``). Alpaca's refusal drops the record."""
+        self.ledger.track_order(self.strategy_id, cid, spec.symbol, "buy" if spec.is_buy else "sell")
+        try:
+            return self.rest.submit_order(request)
+        except AlpacaOrderRejected:
+            self.ledger.order_done(self.strategy_id, cid)
+            raise
 
     def _resize(self, order: bt.Order, spec: OrderSpec, qty: float) -> None:
         """Make the backtrader order's size the quantity actually sent (rounded down)."""
@@ -360,6 +390,7 @@ class AlpacaBrokerCore(bt.BrokerBase):
     def _register(self, order: bt.Order, state: OrderState, cid: str) -> None:
         self._orders[state.order_id] = order
         self._known_cids.add(cid)
+        self.ledger.track_order(self.strategy_id, cid, state.symbol, state.side, state.order_id)
         order.addinfo(alpaca_id=state.order_id, client_order_id=cid)
         self._log("submitted", order, alpaca_id=state.order_id, client_order_id=cid,
                   status=state.status, qty=state.qty, type=state.type, order_class=state.order_class)
@@ -411,13 +442,117 @@ class AlpacaBrokerCore(bt.BrokerBase):
     def _apply(self, update: OrderUpdate) -> None:
         order = self._orders.get(update.order.order_id)
         if order is None:
-            mine = f"{self.config.client_order_prefix}-{self.strategy_id}-"
-            if update.order.client_order_id.startswith(mine):
-                logger.warning("trade update %s for order %s unknown to this session",
-                               update.event, update.order.client_order_id)
-            return  # not this strategy's order
+            self._foreign(update.order, update.timestamp, update.execution_id)
+            return
         self._sync(order, update.order, at=update.timestamp, execution_id=update.execution_id,
                    fill_qty=update.fill_qty, fill_price=update.fill_price, reason=update.reason)
+
+    # --- orders of earlier sessions -------------------------------------------------------
+    def _mine(self, client_order_id: str) -> bool:
+        return client_order_id.startswith(f"{self.config.client_order_prefix}-{self.strategy_id}-")
+
+    def rebuild_orders(self) -> None:
+        """Bring the strategy's orders of earlier sessions up to date from the broker (module
+        docstring): recorded ones by id (or client order id, if never acknowledged), then
+        open orders with the strategy's prefix that have no record. A broker error leaves the
+        record for the next rebuild (each reconciliation retries) and is logged."""
+        for cid, record in list(self.ledger.open_records(self.strategy_id).items()):
+            if cid in self._known_cids:
+                continue
+            try:
+                state = (self.rest.order(record.order_id) if record.order_id
+                         else self.rest.order_by_client_id(cid))
+            except AlpacaError as err:
+                logger.warning("Order %s of an earlier session not rebuilt (%s); retrying at the "
+                               "next reconciliation", cid, err)
+                continue
+            if state is None:  # never reached Alpaca
+                self.ledger.order_done(self.strategy_id, cid)
+                continue
+            self._adopt(state)
+            for leg in state.legs:
+                if self.ledger.order(self.strategy_id, leg.client_order_id) is None:
+                    self.ledger.track_order(self.strategy_id, leg.client_order_id, leg.symbol,
+                                            leg.side, leg.order_id)  # no fill of it attributed
+                self._adopt(leg)
+        try:
+            open_orders = self.rest.open_orders()
+        except AlpacaError as err:
+            logger.warning("Open orders not read to rebuild earlier sessions' (%s)", err)
+            return
+        for state in open_orders:
+            for item in (state, *state.legs):
+                if (self._mine(item.client_order_id) and item.order_id not in self._orders
+                        and item.order_id not in self._adopted):
+                    self._adopt(item)
+
+    def _adopt(self, state: OrderState, at: datetime | None = None,
+               execution_id: str | None = None) -> None:
+        """Follow an order of an earlier session: attribute what filled beyond its record, then
+        keep it (while it can fill) in ``_adopted``. Without a record, an order that already
+        has fills is unreconciled (module docstring)."""
+        cid = state.client_order_id
+        record = self.ledger.order(self.strategy_id, cid)
+        if record is None:
+            if state.filled_qty > 1e-9:
+                self._unreconciled_fill(state)
+                return
+            record = self.ledger.track_order(self.strategy_id, cid, state.symbol, state.side,
+                                             state.order_id)
+        self._known_cids.add(cid)
+        if state.order_id not in self._adopted and state.status not in FINAL_STATES:
+            self._adopted[state.order_id] = cid
+            self._log_event("adopted", state, filled_qty=state.filled_qty, status=state.status)
+            logger.info("Order %s of an earlier session adopted (%s, %g of %s filled)", cid,
+                        state.status, state.filled_qty, state.qty)
+        delta = round(state.filled_qty - record.filled_qty, 9)
+        if delta > 1e-9:
+            avg = state.filled_avg_price or 0.0
+            price = (avg * state.filled_qty - record.avg_price * record.filled_qty) / delta
+            signed = delta if state.side == "buy" else -delta
+            self.ledger.apply_fill(self.strategy_id, state.symbol, signed, price,
+                                   execution_id or f"{state.order_id}:{state.filled_qty:.9f}",
+                                   order=(cid, state.filled_qty, avg))
+            for data, pos in self.positions.items():
+                if data_symbol(data) == state.symbol:
+                    pos.update(signed, price)
+            self._account_at = -float("inf")
+            self._log_event("adopted_fill", state, qty=signed, price=price,
+                            filled_qty=state.filled_qty, at=at)
+        if state.status in FINAL_STATES:
+            self.ledger.order_done(self.strategy_id, cid)
+            self._adopted.pop(state.order_id, None)
+
+    def _unreconciled_fill(self, state: OrderState) -> None:
+        detail = (f"fill of order {state.client_order_id} ({state.side} {state.filled_qty:g} "
+                  f"{state.symbol}) has no record in the ledger: it cannot be told whether it "
+                  "was attributed; settle with python -m adapters.alpaca reconcile --accept-broker")
+        signed = state.filled_qty if state.side == "buy" else -state.filled_qty
+        self.ledger.add_unreconciled(self.strategy_id, state.order_id, state.client_order_id,
+                                     state.symbol, signed, detail)
+        if state.order_id not in self._unreconciled:
+            logger.warning("Unreconciled: %s", detail)
+        self._unreconciled.add(state.order_id)
+        self._known_cids.add(state.client_order_id)
+        self._log_event("unreconciled_fill", state, filled_qty=state.filled_qty)
+
+    def _foreign(self, state: OrderState, at: datetime, execution_id: str | None) -> None:
+        """A trade update for an order this session did not place: an adopted one, the
+        strategy's (adopted now, or unreconciled), or another strategy's (ignored)."""
+        if state.order_id in self._adopted:
+            self._adopt(state, at, execution_id)
+        elif state.order_id in self._unreconciled:
+            self._unreconciled_fill(state)
+        elif self._mine(state.client_order_id) or self.ledger.order(self.strategy_id,
+                                                                    state.client_order_id):
+            logger.warning("Trade update for order %s of an earlier session", state.client_order_id)
+            self._adopt(state, at, execution_id)
+
+    def _log_event(self, event: str, state: OrderState, **fields) -> None:
+        if self.order_log is not None:
+            self.order_log.write(event, ts=self.clock(), strategy=self.strategy_id,
+                                 symbol=state.symbol, side=state.side, alpaca_id=state.order_id,
+                                 client_order_id=state.client_order_id, **fields)
 
     def resync(self) -> None:
         """Re-read every live order over REST (after a reconnect: fills in the gap)."""
@@ -444,7 +579,8 @@ class AlpacaBrokerCore(bt.BrokerBase):
             price = (fill_price if fill_price and fill_qty and abs(fill_qty - delta) < 1e-9
                      else (avg * state.filled_qty - done_avg * done_qty) / delta)
             self._execute(order, delta if order.isbuy() else -delta, price, at,
-                          execution_id or f"{state.order_id}:{state.filled_qty:.9f}")
+                          execution_id or f"{state.order_id}:{state.filled_qty:.9f}",
+                          (state.client_order_id, state.filled_qty, avg))
             self._filled[order.ref] = (state.filled_qty, avg)
         status = state.status
         if status == "filled":
@@ -467,12 +603,15 @@ class AlpacaBrokerCore(bt.BrokerBase):
             self.notify(order)
         if not order.alive():
             self._canceling.pop(order.ref, None)
+            if status in FINAL_STATES:
+                self.ledger.order_done(self.strategy_id, state.client_order_id)
         if delta > 1e-9 or not order.alive():
             for other in self._oco.pop(order.ref, []):  # one cancels the other(s)
                 if other is not order and other.alive():
                     self.cancel(other)
 
-    def _execute(self, order: bt.Order, size: float, price: float, at: datetime, execution_id: str) -> None:
+    def _execute(self, order: bt.Order, size: float, price: float, at: datetime, execution_id: str,
+                 record: tuple[str, float, float] | None = None) -> None:
         data = order.data
         pos = self.getposition(data)
         pprice_orig = pos.price
@@ -485,7 +624,8 @@ class AlpacaBrokerCore(bt.BrokerBase):
                       closed, ci.getoperationcost(closed, pprice_orig), ci.getcommission(closed, price),
                       opened, ci.getoperationcost(opened, price), ci.getcommission(opened, price),
                       price, ci.profitandloss(-closed, pprice_orig, price), psize, pprice)
-        self.ledger.apply_fill(self.strategy_id, data_symbol(data), size, price, execution_id)
+        self.ledger.apply_fill(self.strategy_id, data_symbol(data), size, price, execution_id,
+                               order=record)
         self._account_at = -float("inf")  # cash changed: re-read at the next cycle
 
     def notify(self, order: bt.Order) -> None:
@@ -521,6 +661,8 @@ class AlpacaBrokerCore(bt.BrokerBase):
         positions = self.rest.positions()
         open_orders = self.rest.open_orders()
         self.ledger.reload()
+        if any(cid not in self._known_cids for cid in self.ledger.open_records(self.strategy_id)):
+            self.rebuild_orders()  # a record the start could not look up
         cids = [o.client_order_id for o in open_orders] + [
             leg.client_order_id for o in open_orders for leg in o.legs]
         now = self.clock()

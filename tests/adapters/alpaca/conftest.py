@@ -128,10 +128,14 @@ def session(fake: FakeAlpaca, suite: SuiteConfig, actions: dict[int, list[Callab
         except BaseException as err:  # noqa: BLE001 - re-raised in the test thread
             box["error"] = err
 
+    streams = fake.streams
+    trade0, data0, subscribed0 = streams.trade_connects, streams.data_connects, len(streams.subscribed)
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    wait_for(lambda: fake.streams.data_connects and fake.streams.trade_connects
-             and sum(fake.streams.subscribed, []).count(symbols[-1]), what="streams connected")
+    # this session's own connections (a restart test runs several sessions on one fake)
+    wait_for(lambda: streams.data_connects > data0 and streams.trade_connects > trade0
+             and sum(streams.subscribed[subscribed0:], []).count(symbols[-1]),
+             what="streams connected")
     for i in range(bars):
         for symbol in symbols:
             if prices is not None:

@@ -94,8 +94,9 @@ def download(cache: AltDataCache, providers: list, start: pd.Timestamp, end: pd.
         for provider in providers:
             progress.update(task, description=provider.name)
             try:
-                frame = cache.refresh(provider, end=end, start=start)
-                progress.console.print(f"{provider.name}: {len(frame)} observations cached")
+                versions = cache.refresh(provider, end=end, start=start)
+                progress.console.print(f"{provider.name}: {versions.index.nunique()} observations "
+                                       f"({len(versions)} versions) cached")
             except AltDataError as err:
                 failures.append(err)
                 progress.console.print(f"[red]{provider.name}: {err}")

@@ -1,49 +1,74 @@
 """The alternative-data cache: one parquet file per provider under ``user_data/altdata/``.
 
-Each file holds a finalized provider frame (see ``contract``) and, in the parquet schema
-metadata under ``ai_suite``, the schema version, provider name and columns. A file written by
-another schema version or with other columns is ignored (logged) and rebuilt from the source
-by the next refresh. Writes are atomic (``plugins.core.atomic``).
+The cache is bitemporal: it keeps every version of every observation with the time it became
+known (``versions`` describes the frame). A first release is stored with the source's own
+publication time (``available_at`` from the provider); a later fetch that returns another value
+for a cached observation - a revision - is stored as the next version, known from the time it
+was fetched (never earlier than the source's publication time). Nothing is overwritten, so a
+backtest sees each value only from when it could have been known (``merge`` serves each
+candle what was known at its close), and live trading and a later backtest of the same days
+see the same thing.
+
+Each file holds the versions frame and, in the parquet schema metadata under ``ai_suite``, the
+schema version, provider name and columns. Schema 1 files (before versions) load as version 1
+of every observation. A file written with other columns (another provider configuration) is
+ignored (logged) and rebuilt from the source by the next refresh. Writes are atomic
+(``plugins.core.atomic``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from plugins.altdata.contract import AVAILABLE_AT, OBSERVED_AT, AltDataProvider
+from plugins.altdata.contract import AVAILABLE_AT, OBSERVED_AT, VERSION, AltDataProvider
+from plugins.altdata.versions import first_release, with_versions
 from plugins.core.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the cached layout changes; older files are then rebuilt.
-SCHEMA_VERSION = 1
+#: Bump when the cached layout changes. 2: every version (``version`` column); 1 (no
+#: versions) is read as version 1 of every observation.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 _META_KEY = b"ai_suite"
 #: Incremental refreshes re-fetch this much before the last cached observation (revisions).
 REFRESH_OVERLAP = pd.Timedelta(days=7)
 
 
+def utc_now() -> pd.Timestamp:
+    """Wall clock, UTC."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 class AltDataCache:
-    """Parquet cache of provider frames.
+    """Parquet cache of provider versions frames.
 
     Args:
         root: cache folder, e.g. ``user_data/altdata``.
+        clock: current time (UTC ``Timestamp``): when a fetched revision became known, unless
+            ``update`` / ``refresh`` are given ``known_at``.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: Callable[[], pd.Timestamp] = utc_now) -> None:
         self.root = Path(root)
+        self.clock = clock
 
     def path(self, name: str) -> Path:
         """File of provider ``name``: ``<root>/<name>.parquet``."""
         return self.root / f"{name}.parquet"
 
-    def read(self, provider: AltDataProvider) -> pd.DataFrame | None:
-        """The cached frame of ``provider``, or ``None`` if absent or of another schema."""
+    def read_versions(self, provider: AltDataProvider) -> pd.DataFrame | None:
+        """Every cached version of ``provider``'s observations (``versions`` module docstring:
+        index ``observed_at``, value columns, ``available_at``, ``version``), or ``None`` if
+        there is no file or it was written with other columns."""
         path = self.path(provider.name)
         if not path.is_file():
             return None
@@ -53,16 +78,28 @@ class AltDataCache:
             logger.warning("Alt-data cache %s unreadable (%s); it will be rebuilt", path, err)
             return None
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-        if meta.get("schema_version") != SCHEMA_VERSION or meta.get("columns") != list(
+        if meta.get("schema_version") not in READABLE_SCHEMAS or meta.get("columns") != list(
                 provider.columns):
             logger.warning("Alt-data cache %s has schema %s / columns %s, expected %s / %s; "
                            "it will be rebuilt", path, meta.get("schema_version"),
                            meta.get("columns"), SCHEMA_VERSION, list(provider.columns))
             return None
-        return table.to_pandas()
+        frame = with_versions(table.to_pandas())
+        frame.index.name = OBSERVED_AT
+        return frame.sort_values([OBSERVED_AT, VERSION], kind="stable")
+
+    def read(self, provider: AltDataProvider) -> pd.DataFrame | None:
+        """``provider``'s cached first releases: a provider frame (unique ``observed_at``, value
+        columns, ``available_at``), or ``None`` (see ``read_versions``). Never shows a revision;
+        strategies get revisions as they became known through ``read_versions`` and the
+        point-in-time merge."""
+        versions = self.read_versions(provider)
+        return None if versions is None else first_release(versions)
 
     def write(self, provider: AltDataProvider, frame: pd.DataFrame) -> None:
-        """Replace the cached frame of ``provider`` atomically."""
+        """Replace the cached versions of ``provider`` atomically (a provider frame is written
+        as version 1 of each observation)."""
+        frame = with_versions(frame)[[*provider.columns, AVAILABLE_AT, VERSION]]
         table = pa.Table.from_pandas(frame, preserve_index=True)
         meta = {"schema_version": SCHEMA_VERSION, "provider": provider.name,
                 "columns": list(provider.columns)}
@@ -70,33 +107,63 @@ class AltDataCache:
             {**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()})
         atomic_write(self.path(provider.name), lambda tmp: pq.write_table(table, tmp))
 
-    def update(self, provider: AltDataProvider, new: pd.DataFrame) -> pd.DataFrame:
-        """Merge ``new`` rows into the cache (new rows win on equal ``observed_at``), write,
-        and return the merged frame."""
-        old = self.read(provider)
-        if old is not None and not old.empty:
-            combined = pd.concat([old[~old.index.isin(new.index)], new]).sort_index()
+    def update(self, provider: AltDataProvider, new: pd.DataFrame,
+               known_at: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Add what ``new`` (a provider frame, as fetched) tells beyond the cache, write, and
+        return every version.
+
+        An observation not cached yet is stored as version 1 with its ``available_at``. One
+        whose values differ from its latest cached version (NaN equals NaN) is a revision:
+        stored as the next version, known from ``max(known_at, its available_at)``. Equal
+        values add nothing.
+
+        Args:
+            known_at: when ``new`` was fetched (UTC; default: ``clock()``).
+        """
+        known_at = self.clock() if known_at is None else known_at
+        new = new[[*provider.columns, AVAILABLE_AT]]
+        old = self.read_versions(provider)
+        if old is None or old.empty:
+            combined = with_versions(new)
         else:
-            combined = new.sort_index()
+            latest = old[~old.index.duplicated(keep="last")]
+            fresh = new[~new.index.isin(latest.index)]
+            seen = new[new.index.isin(latest.index)]
+            before = latest.loc[seen.index, list(provider.columns)].to_numpy(dtype="float64")
+            after = seen[list(provider.columns)].to_numpy(dtype="float64")
+            same = ((before == after) | (np.isnan(before) & np.isnan(after))).all(axis=1)
+            revised = seen[~same].copy()
+            if len(revised):
+                revised[VERSION] = latest.loc[revised.index, VERSION].to_numpy() + 1
+                revised[AVAILABLE_AT] = revised[AVAILABLE_AT].clip(lower=known_at)
+                logger.info("%s: %d revised observation(s) (%s .. %s), known from %s",
+                            provider.name, len(revised), revised.index.min(),
+                            revised.index.max(), known_at)
+            combined = pd.concat([old, with_versions(fresh), revised])
         combined.index.name = OBSERVED_AT
-        self.write(provider, combined[[*provider.columns, AVAILABLE_AT]])
-        return combined
+        combined = combined.sort_values([OBSERVED_AT, VERSION], kind="stable")
+        combined[VERSION] = combined[VERSION].astype("int64")
+        self.write(provider, combined)
+        return combined[[*provider.columns, AVAILABLE_AT, VERSION]]
 
     def refresh(self, provider: AltDataProvider, end: pd.Timestamp,
                 start: pd.Timestamp | None = None,
-                overlap: pd.Timedelta = REFRESH_OVERLAP) -> pd.DataFrame:
+                overlap: pd.Timedelta = REFRESH_OVERLAP,
+                known_at: pd.Timestamp | None = None) -> pd.DataFrame:
         """Incremental refresh: fetch from the last cached observation minus ``overlap``
-        (revisions) - or from ``start`` when nothing is cached - up to ``end``; store; return
-        the whole cached frame.
+        (revisions) - or from ``start`` when nothing is cached - up to ``end``; store (a
+        changed value as a revision known at ``known_at``, default ``clock()``); return every
+        version.
 
         Raises:
             ProviderUnavailableError / ProviderSchemaError: from ``provider.fetch``; the cache
                 is then left as it was.
         """
-        cached = self.read(provider)
+        known_at = self.clock() if known_at is None else known_at
+        cached = self.read_versions(provider)
         if cached is not None and not cached.empty:
             since = cached.index.max() - overlap
         else:
             since = start if start is not None else pd.Timestamp("2015-01-01", tz="UTC")
         fresh = provider.fetch(since, end)
-        return self.update(provider, fresh)
+        return self.update(provider, fresh, known_at=known_at)

@@ -42,6 +42,12 @@ logger = logging.getLogger(__name__)
 
 OBSERVED_AT = "observed_at"
 AVAILABLE_AT = "available_at"
+#: Bitemporal cache (``cache``, ``versions``): the version number of an observation (1 = first
+#: release, int64), and - in as-known timelines - when the observation was first published.
+VERSION = "version"
+FIRST_AVAILABLE_AT = "first_available_at"
+#: Columns of provider / cache / timeline frames that are not values.
+META_COLUMNS = (AVAILABLE_AT, FIRST_AVAILABLE_AT, VERSION)
 #: Bitcoin's supply cap in BTC (the protocol's 21 million): no balance or daily flow exceeds it.
 BTC_MAX_SUPPLY = 21_000_000.0
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from plugins.altdata.contract import AVAILABLE_AT
+from plugins.altdata.contract import META_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class DriftMonitor:
         """Check the latest observation of every value column of ``frame``; returns and
         stores the findings of ``provider`` (replacing its earlier ones)."""
         findings = []
-        for column in (c for c in frame.columns if c != AVAILABLE_AT):
+        for column in (c for c in frame.columns if c not in META_COLUMNS):
             series = frame[column].dropna()
             if len(series) <= self.min_observations:
                 continue

@@ -44,6 +44,17 @@ def feature_spec(provider_name: str) -> list[tuple[str, str, str]]:
                    f"known: {', '.join(FEATURES)}")
 
 
+def sources(provider_name: str) -> list[str]:
+    """The provider columns ``derive_features`` reads (sorted)."""
+    return sorted({column for _, column, _ in feature_spec(provider_name)})
+
+
+def lookback(provider_name: str) -> int:
+    """How many earlier observations a derived value uses at most (``diff:7`` -> 7; ``level``
+    -> 0): what ``versions.as_known_timeline`` may cut a snapshot to."""
+    return max(int(t.partition(":")[2] or 0) for _, _, t in feature_spec(provider_name))
+
+
 def derive_features(provider_name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Derived feature series of one provider frame.
 
@@ -57,8 +68,7 @@ def derive_features(provider_name: str, frame: pd.DataFrame) -> pd.DataFrame:
         nor count as an observation.
     """
     spec = feature_spec(provider_name)
-    sources = sorted({column for _, column, _ in spec})
-    frame = frame.dropna(how="all", subset=sources)
+    frame = frame.dropna(how="all", subset=sources(provider_name))
     out = pd.DataFrame(index=frame.index)
     for name, column, transform in spec:
         values = frame[column]

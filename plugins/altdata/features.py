@@ -18,10 +18,11 @@ from freqtrade.exchange import timeframe_to_minutes
 from plugins.altdata.cache import AltDataCache
 from plugins.altdata.calendar import CPI, FOMC, EventCalendar
 from plugins.altdata.config import AltDataConfig
-from plugins.altdata.contract import AVAILABLE_AT, AltDataProvider
-from plugins.altdata.feature_sets import derive_features
+from plugins.altdata.contract import AVAILABLE_AT, FIRST_AVAILABLE_AT, AltDataProvider
+from plugins.altdata.feature_sets import derive_features, lookback, sources
 from plugins.altdata.merge import merge_point_in_time
 from plugins.altdata.registry import build_providers
+from plugins.altdata.versions import as_known_timeline, value_columns
 from plugins.risk.config import RiskConfig
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class AltDataFeatures:
         self._lock = threading.Lock()
         self._derived: dict[str, pd.DataFrame] = {}
         for name in self.feature_providers:
-            frame = self.cache.read(self.providers[name])
+            frame = self.cache.read_versions(self.providers[name])
             if frame is None:
                 logger.warning("No cached %s data in %s: its features are NaN (stale) until a "
                                "refresh succeeds; run `python -m plugins.altdata import-shared` "
@@ -75,17 +76,26 @@ class AltDataFeatures:
         return [n for n in self.config.feature_providers if n in self.providers]
 
     def set_frame(self, name: str, frame: pd.DataFrame) -> None:
-        """Replace provider ``name``'s series (called by the live refresher; thread-safe)."""
-        derived = derive_features(name, frame)
+        """Replace provider ``name``'s series (called by the live refresher; thread-safe).
+
+        ``frame`` is the cache's versions frame (``AltDataCache.read_versions`` / ``refresh``)
+        or a provider frame (one version of each observation). The derived features are kept
+        as an as-known timeline (``versions.as_known_timeline``): each feature as computed
+        from the series known at each moment, revisions included only from when known."""
+        derived = as_known_timeline(frame, lambda known: derive_features(name, known),
+                                    lookback=lookback(name), counted=sources(name))
         if self.shift:
             derived = derived.set_axis(derived.index + self.shift)
             derived[AVAILABLE_AT] = derived[AVAILABLE_AT] + self.shift
+            derived[FIRST_AVAILABLE_AT] = derived[FIRST_AVAILABLE_AT] + self.shift
         with self._lock:
             self._derived[name] = derived
 
     def derived(self, name: str, known_at: pd.Timestamp | None = None) -> pd.DataFrame:
-        """The derived feature frame of provider ``name`` (``feature_sets.derive_features``),
-        limited to rows published by ``known_at`` (UTC) when given."""
+        """The derived features of provider ``name`` (``feature_sets.derive_features``) as an
+        as-known timeline (``versions.as_known_timeline``: index ``observed_at``, one float64
+        column per feature, ``available_at``, ``first_available_at``), limited to rows known
+        by ``known_at`` (UTC) when given."""
         with self._lock:
             frame = self._derived[name]
         if known_at is not None:
@@ -123,7 +133,7 @@ class AltDataFeatures:
             merged = merge_point_in_time(candles, frame, timeframe=timeframe, prefix=name,
                                          max_staleness=self.max_staleness(name))
             renames = {f"{name}_{c}": f"{feature_prefix}{name}_{c}"
-                       for c in frame.columns if c != AVAILABLE_AT}
+                       for c in value_columns(frame)}
             parts.append(merged.drop(columns=[f"{name}_age_hours"]).rename(columns=renames))
         stale = [p.filter(regex="_stale$") for p in parts]
         any_stale = (pd.concat(stale, axis=1).max(axis=1) if stale

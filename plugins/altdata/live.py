@@ -56,7 +56,7 @@ class LiveRefresher:
                 continue
             self._next_due[name] = now + provider.refresh_interval
             try:
-                frame = self.features.cache.refresh(provider, end=now)
+                frame = self.features.cache.refresh(provider, end=now, known_at=now)
             except AltDataError as err:
                 if name not in self.incidents:
                     logger.warning("Alt-data refresh of %s failed; keeping cached values, which "

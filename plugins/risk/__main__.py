@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plugins.core.config import SuiteConfigError
 from plugins.core.errors import SuiteError
 from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow, open_existing
 from plugins.risk.stages import STORE_NAME, Stage, StageError, StageStore, demote, promote
@@ -85,9 +86,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stage(args: argparse.Namespace) -> int:
-    from freqtrade.configuration.load_config import load_from_files
+def _configs(paths: list[Path]) -> dict:
+    """The Freqtrade configs given with ``-c``, merged as Freqtrade merges them.
 
+    Raises:
+        SuiteConfigError: a file is missing or is not a JSON object (the message names it).
+    """
+    from freqtrade.configuration.load_config import load_from_files
+    from freqtrade.exceptions import OperationalException
+
+    for path in paths:
+        if not path.is_file():
+            raise SuiteConfigError(f"-c {path}: no such config file; pass the bot's Freqtrade "
+                                   "config(s) holding ai_suite.stages")
+    try:
+        config = load_from_files([str(p) for p in paths]) if paths else {}
+    except (OperationalException, ValueError, AttributeError, TypeError) as err:
+        # AttributeError / TypeError: Freqtrade merging a file that is JSON but not an object
+        first = str(err).splitlines()[0]
+        raise SuiteConfigError(f"-c {' '.join(map(str, paths))}: not a valid Freqtrade config "
+                               f"({first}); fix the JSON or pass another file") from None
+    if not isinstance(config, dict):
+        raise SuiteConfigError(f"-c {' '.join(map(str, paths))}: not a JSON object of Freqtrade "
+                               "settings; pass the bot's config file(s)")
+    return config
+
+
+def _stage(args: argparse.Namespace) -> int:
     from plugins.core.config import load_suite_config
 
     store = StageStore(args.user_data_dir / STORE_NAME)
@@ -109,8 +134,7 @@ def _stage(args: argparse.Namespace) -> int:
     if not args.strategy:
         raise StageError(f"stage {args.action} needs --strategy NAME")
     if args.action == "promote":
-        files = [str(p) for p in args.config]
-        cfg = load_suite_config(load_from_files(files) if files else {}).stages
+        cfg = load_suite_config(_configs(args.config)).stages
         change = promote(store, args.strategy, cfg.promotion_min_trades, cfg.promotion_tolerance,
                          now, by)
     else:

@@ -1,6 +1,9 @@
 """Typed settings of the risk layer (``ai_suite.risk``), defaults in one place.
 
-Fractions are fractions of account equity (0.03 = 3 %); durations are in minutes.
+Fractions are fractions of account equity (0.03 = 3 %); durations are in minutes. Every number
+must be finite (``inf`` / ``NaN``, which JSON configs can spell ``Infinity`` / ``NaN``, are
+refused naming the field), and a duration is at most ``MAX_PAUSE_MIN`` (ten years, the kill
+switch's lock), so adding it to a date can never overflow in the bot loop.
 """
 
 from __future__ import annotations
@@ -8,6 +11,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Longest pause a duration may set (minutes): 3650 days, as long as the kill switch's lock.
+MAX_PAUSE_MIN = 3650 * 24 * 60
 
 
 class GateConfig(BaseModel):
@@ -31,7 +37,7 @@ class GateConfig(BaseModel):
             none given, the gate passes with a note) and the confidence needed.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True
     blocked_regimes: tuple[str, ...] = ("*bear*", "high_vol*", "volatile*")
@@ -83,23 +89,23 @@ class RiskConfig(BaseModel):
         gates: the 7-gate entry framework (:class:`GateConfig`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_daily_loss_frac: float = Field(default=0.03, gt=0, lt=1)
     max_weekly_loss_frac: float = Field(default=0.07, gt=0, lt=1)
     max_drawdown_frac: float = Field(default=0.15, gt=0, lt=1)
     max_consecutive_losses: int = Field(default=5, ge=1)
-    losing_streak_pause_min: float = Field(default=720, gt=0)
+    losing_streak_pause_min: float = Field(default=720, gt=0, le=MAX_PAUSE_MIN)
     max_position_frac: float = Field(default=0.10, gt=0, le=1)
     max_open_positions: int = Field(default=3, ge=1)
     signal_anomaly_factor: float = Field(default=10, gt=1)
     signal_window_candles: int = Field(default=24, ge=1)
     signal_history_windows: int = Field(default=30, ge=3)
-    anomaly_pause_min: float = Field(default=240, gt=0)
-    blackout_before_min: float = Field(default=30, ge=0)
-    blackout_after_min: float = Field(default=60, ge=0)
-    cooldown_after_win_min: float = Field(default=180, ge=0)
-    cooldown_after_loss_min: float = Field(default=360, ge=0)
+    anomaly_pause_min: float = Field(default=240, gt=0, le=MAX_PAUSE_MIN)
+    blackout_before_min: float = Field(default=30, ge=0, le=MAX_PAUSE_MIN)
+    blackout_after_min: float = Field(default=60, ge=0, le=MAX_PAUSE_MIN)
+    cooldown_after_win_min: float = Field(default=180, ge=0, le=MAX_PAUSE_MIN)
+    cooldown_after_loss_min: float = Field(default=360, ge=0, le=MAX_PAUSE_MIN)
     flatten_on_halt: bool = False
     gates: GateConfig = Field(default_factory=GateConfig)
 
@@ -118,7 +124,7 @@ class StageConfig(BaseModel):
             since activation (a fraction; keep it below ``risk.max_drawdown_frac``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool = False
     initial: Literal["shadow", "canary", "active"] = "shadow"

@@ -209,10 +209,14 @@ class StageStore:
             return {}
         try:
             raw = json.loads(self.path.read_text())
+            if not isinstance(raw, dict):
+                raise ValueError(f"its JSON is a {type(raw).__name__}, not a mapping of "
+                                 "strategy name -> stage record")
             return {name: StageRecord.model_validate(rec) for name, rec in raw.items()}
         except (OSError, ValueError, ValidationError) as err:
-            raise StageError(f"Stage store {self.path} is unreadable ({err}); restore it from a "
-                             "backup or delete it to start every strategy at its initial stage"
+            reason = str(err).splitlines()[0][:300]
+            raise StageError(f"Stage store {self.path} is unreadable ({reason}); restore it from "
+                             "a backup or delete it to start every strategy at its initial stage"
                              ) from err
 
     def load(self, strategy: str, initial: Stage, now: datetime) -> StageRecord:

@@ -146,3 +146,45 @@ def test_cli_show_promote_demote(tmp_path, capsys):
     assert "S stays shadow: 1 closed shadow trades, promotion needs 25" in out.err
     assert "S: shadow (closed trades filed: shadow 1)" in out.out
     assert "shadow -> canary  promoted" in out.out and "canary -> shadow  demoted" in out.out
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"shadow"', "42", '[{"strategy": "S"}]'])
+def test_store_when_file_is_valid_json_but_not_a_mapping_then_stage_error_naming_file_and_fix(
+        tmp_path, content):
+    path = tmp_path / STORE_NAME
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+
+    with pytest.raises(StageError) as err:
+        StageStore(path).strategies()
+
+    assert str(path) in str(err.value) and "not a mapping" in str(err.value)
+    assert "restore it from a backup or delete it" in str(err.value)
+    assert path.read_text() == content, "an unreadable store is never overwritten"
+
+
+def test_cli_stage_show_when_store_not_a_mapping_then_exit_1_without_traceback(tmp_path, capsys):
+    (tmp_path / STORE_NAME).parent.mkdir(parents=True)
+    (tmp_path / STORE_NAME).write_text("[]")
+
+    status = main(["stage", "show", "--user-data-dir", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("risk: Stage store ") and "stages.json" in err
+
+
+@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]"])
+def test_cli_stage_promote_when_config_missing_or_unreadable_then_exit_1_naming_it(
+        tmp_path, capsys, content):
+    store = StageStore(tmp_path / STORE_NAME)
+    store.load("S", Stage.SHADOW, NOW)
+    config = tmp_path / "missing.json"
+    if content is not None:
+        config.write_text(content)
+
+    status = main(["stage", "promote", "--user-data-dir", str(tmp_path), "--strategy", "S",
+                   "-c", str(config)])
+
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("risk: ") and str(config) in err
+    assert "-c" in err

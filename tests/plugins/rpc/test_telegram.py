@@ -49,7 +49,9 @@ def telegram_suite(tmp_path_factory, bot_api) -> Iterator[tuple[Telegram, SuiteR
     tmp_path = tmp_path_factory.mktemp("telegram")
     db_url = f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}"
     init_db(db_url)
+    before = (PairLocks.use_db, PairLocks.timeframe)
     PairLocks.use_db = True
+    PairLocks.timeframe = "1h"  # the bot's timeframe: lock ends round up to its candles
     config = dry_run_config(tmp_path, db_url, telegram={
         "enabled": True, "token": "123456:suite-test", "chat_id": str(CHAT),
         "allow_custom_messages": True})
@@ -64,6 +66,8 @@ def telegram_suite(tmp_path_factory, bot_api) -> Iterator[tuple[Telegram, SuiteR
     finally:
         tg.cleanup()
         Trade.session.remove()
+        PairLocks.reset_locks()
+        PairLocks.use_db, PairLocks.timeframe = before
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@
     python -m plugins.altdata download [--providers NAME ...] [--start DATE] [--end DATE]
         Fetch from the real APIs (internet; FRED needs FRED_API_KEY), incrementally.
 
-Exit status 0 on success; 1 with a message when a provider fails or data is missing.
+Exit status 0 on success; 1 with a message when a provider fails, data is missing or a cache
+file is corrupt; 2 for a bad command line (e.g. ``--start notadate``), with argparse's message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.progress import Progress
 from plugins.altdata.cache import AltDataCache
 from plugins.altdata.calendar import CPI_FILE, FOMC_FILE
 from plugins.altdata.config import AltDataConfig
+from plugins.altdata.contract import utc
 from plugins.altdata.errors import AltDataError
 from plugins.altdata.registry import build_providers
 from plugins.core.atomic import atomic_copy
@@ -42,9 +44,27 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("bundle", nargs="?", type=Path, default=None)
     down = sub.add_parser("download", help="fetch from the real APIs into the cache")
     down.add_argument("--providers", nargs="+", default=None, help="default: all enabled")
-    down.add_argument("--start", default="2017-01-01", help="UTC date, used when nothing is cached")
-    down.add_argument("--end", default=None, help="UTC date (default: now)")
+    down.add_argument("--start", type=utc_date, default="2017-01-01",
+                      help="UTC date (YYYY-MM-DD), used when nothing is cached")
+    down.add_argument("--end", type=utc_date, default=None, help="UTC date (default: now)")
     return parser
+
+
+def utc_date(text: str) -> pd.Timestamp:
+    """A command-line date as a UTC ``Timestamp`` (naive = UTC).
+
+    Raises:
+        argparse.ArgumentTypeError: not a date; argparse then exits 2 naming the option, the
+            value and the expected format (no traceback).
+    """
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD (UTC), "
+                                         "e.g. 2024-01-01")
+    return utc(stamp)
 
 
 def _bundle(arg: Path | None) -> Path:
@@ -123,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                     raise AltDataError(f"Unknown or disabled providers: {', '.join(sorted(unknown))}"
                                        f"; known: {', '.join(p.name for p in providers)}")
                 providers = [p for p in providers if p.name in args.providers]
-            end = pd.Timestamp(args.end, tz="UTC") if args.end else pd.Timestamp.now(tz="UTC")
-            download(cache, providers, pd.Timestamp(args.start, tz="UTC"), end)
+            end = args.end if args.end is not None else pd.Timestamp.now(tz="UTC")
+            download(cache, providers, args.start, end)
     except (AltDataError, SuiteConfigError, FileNotFoundError) as err:
         print(f"altdata: {err}", file=sys.stderr)
         return 1

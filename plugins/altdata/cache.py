@@ -12,8 +12,10 @@ see the same thing.
 Each file holds the versions frame and, in the parquet schema metadata under ``ai_suite``, the
 schema version, provider name and columns. Schema 1 files (before versions) load as version 1
 of every observation. A file written with other columns (another provider configuration) is
-ignored (logged) and rebuilt from the source by the next refresh. Writes are atomic
-(``plugins.core.atomic``).
+ignored (logged) and rebuilt from the source by the next refresh. A file that is not readable
+parquet, has metadata that is not JSON, or lacks a column or has one of the wrong dtype is
+rejected with ``CacheCorruptError`` naming the file and the fix - not rebuilt silently, since
+it may hold revisions the source no longer serves. Writes are atomic (``plugins.core.atomic``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from plugins.altdata.contract import AVAILABLE_AT, OBSERVED_AT, VERSION, AltDataProvider
+from plugins.altdata.errors import CacheCorruptError
 from plugins.altdata.versions import first_release, with_versions
 from plugins.core.atomic import atomic_write
 
@@ -46,6 +49,44 @@ REFRESH_OVERLAP = pd.Timedelta(days=7)
 def utc_now() -> pd.Timestamp:
     """Wall clock, UTC."""
     return pd.Timestamp.now(tz="UTC")
+
+
+def _corrupt(path: Path, problem: str) -> CacheCorruptError:
+    return CacheCorruptError(
+        f"Alt-data cache {path} {problem}. It is not rebuilt automatically (it may hold "
+        "revisions the source no longer serves): move it away or delete it, then run "
+        "`python -m plugins.altdata import-shared` (shipped data) or `python -m plugins.altdata "
+        "download` (from the API).")
+
+
+def _is_utc(values: object) -> bool:
+    dtype = getattr(values, "dtype", None)
+    return isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC"
+
+
+def _check_layout(path: Path, frame: pd.DataFrame, provider: AltDataProvider) -> None:
+    """Raise ``CacheCorruptError`` unless ``frame`` is a versions frame of ``provider``."""
+    if not isinstance(frame.index, pd.DatetimeIndex) or not _is_utc(frame.index):
+        raise _corrupt(path, f"has no observed_at index of UTC timestamps (index dtype "
+                             f"{frame.index.dtype})")
+    for column in (*provider.columns, AVAILABLE_AT, VERSION):
+        if column not in frame.columns:
+            raise _corrupt(path, f"has no {column!r} column (columns: {', '.join(frame.columns)})")
+    wrong = [c for c in provider.columns if frame[c].dtype != "float64"]
+    if wrong:
+        raise _corrupt(path, f"has value column(s) {', '.join(map(repr, wrong))} of dtype "
+                             f"{frame[wrong[0]].dtype}, not float64")
+    if not _is_utc(frame[AVAILABLE_AT]):
+        raise _corrupt(path, f"has an 'available_at' column of dtype {frame[AVAILABLE_AT].dtype}, "
+                             "not UTC timestamps")
+    if frame[AVAILABLE_AT].isna().any():
+        raise _corrupt(path, f"has 'available_at' missing in {int(frame[AVAILABLE_AT].isna().sum())}"
+                             " row(s)")
+    if frame[VERSION].dtype != "int64" or (frame[VERSION] < 1).any():
+        raise _corrupt(path, f"has a 'version' column of dtype {frame[VERSION].dtype} or below 1 "
+                             "(expected int64 >= 1)")
+    if pd.MultiIndex.from_arrays([frame.index, frame[VERSION]]).duplicated().any():
+        raise _corrupt(path, "has an observation with the same 'version' twice")
 
 
 class AltDataCache:
@@ -68,23 +109,38 @@ class AltDataCache:
     def read_versions(self, provider: AltDataProvider) -> pd.DataFrame | None:
         """Every cached version of ``provider``'s observations (``versions`` module docstring:
         index ``observed_at``, value columns, ``available_at``, ``version``), or ``None`` if
-        there is no file or it was written with other columns."""
+        there is no file or it was written for other columns (logged; rebuilt by the next
+        refresh).
+
+        Raises:
+            CacheCorruptError: the file is not readable parquet, its metadata is not JSON, or
+                a column is missing or of the wrong dtype (the message names the file, the
+                problem and the fix).
+        """
         path = self.path(provider.name)
         if not path.is_file():
             return None
         try:
             table = pq.read_table(path)
-        except (OSError, pa.ArrowInvalid) as err:
-            logger.warning("Alt-data cache %s unreadable (%s); it will be rebuilt", path, err)
-            return None
-        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        except (OSError, pa.ArrowException) as err:
+            raise _corrupt(path, f"is not a readable parquet file ({err})") from err
+        try:
+            meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise _corrupt(path, f"has metadata ({_META_KEY.decode()}) that is not JSON "
+                                 f"({err})") from err
+        if not isinstance(meta, dict):
+            raise _corrupt(path, f"has metadata ({_META_KEY.decode()}) that is not a JSON object")
         if meta.get("schema_version") not in READABLE_SCHEMAS or meta.get("columns") != list(
                 provider.columns):
             logger.warning("Alt-data cache %s has schema %s / columns %s, expected %s / %s; "
                            "it will be rebuilt", path, meta.get("schema_version"),
                            meta.get("columns"), SCHEMA_VERSION, list(provider.columns))
             return None
-        frame = with_versions(table.to_pandas())
+        frame = table.to_pandas()
+        if meta["schema_version"] == 1:
+            frame = with_versions(frame)
+        _check_layout(path, frame, provider)
         frame.index.name = OBSERVED_AT
         return frame.sort_values([OBSERVED_AT, VERSION], kind="stable")
 

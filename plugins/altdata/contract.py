@@ -145,6 +145,34 @@ class AltDataProvider(ABC):
                 f"(got: {', '.join(map(str, frame.columns))}); see {self.docs_url}")
         return frame
 
+    def epoch_index(self, values: Any, unit: str, field: str) -> pd.DatetimeIndex:
+        """Epoch times from the answer as a UTC ``DatetimeIndex`` (unnamed).
+
+        Args:
+            values: the field's values (numbers or numeric strings), one per row.
+            unit: ``"s"`` (Unix seconds) or ``"ms"`` (Unix milliseconds).
+            field: the field's name in the answer, for the message.
+
+        Raises:
+            ProviderSchemaError: a value is missing, not a number, or outside the times pandas
+                can hold - named with the field.
+        """
+        what = {"s": "Unix seconds", "ms": "Unix milliseconds"}[unit]
+        try:
+            numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="raise")
+        except (TypeError, ValueError) as err:
+            raise ProviderSchemaError(f"{self.name}: {field!r} is not {what}: {err}") from err
+        if numbers.isna().any():
+            raise ProviderSchemaError(f"{self.name}: {field!r} is missing in "
+                                      f"{int(numbers.isna().sum())} row(s); see {self.docs_url}")
+        try:
+            return pd.DatetimeIndex(pd.to_datetime(numbers, unit=unit, utc=True))
+        except (OverflowError, ValueError) as err:  # OutOfBoundsDatetime is a ValueError
+            extreme = numbers.loc[numbers.abs().idxmax()]
+            raise ProviderSchemaError(
+                f"{self.name}: {field!r} holds a time out of range ({extreme:g} {what} is no "
+                f"date pandas can hold: {err}); see {self.docs_url}") from err
+
     def empty(self) -> pd.DataFrame:
         """The frame that means "no data": right index and columns, no rows."""
         index = pd.DatetimeIndex([], tz="UTC", name=OBSERVED_AT)

@@ -28,3 +28,13 @@ class ProviderSchemaError(AltDataError):
 class ProviderConfigError(AltDataError):
     """A provider is misconfigured (unknown name, missing API key for a key-gated source,
     rejected credentials). Raised at start-up so the bot refuses to start."""
+
+
+class CacheCorruptError(AltDataError):
+    """A cache file is unreadable or not in the cache's layout (not parquet, metadata that is not
+    JSON, a missing ``available_at`` / value / ``version`` column, wrong dtypes). It is not
+    rebuilt silently: it may hold revisions the source no longer serves, and a rebuilt cache
+    would show later values as if known from the start. The message names the file and the fix
+    (move it away or delete it, then ``python -m plugins.altdata import-shared`` or
+    ``download``). The CLI exits 1; a strategy logs it once and treats the provider as stale (no
+    new entries that need it); live refresh logs it as an incident."""

@@ -19,6 +19,7 @@ from plugins.altdata.cache import AltDataCache
 from plugins.altdata.calendar import CPI, FOMC, EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.contract import AVAILABLE_AT, FIRST_AVAILABLE_AT, AltDataProvider
+from plugins.altdata.errors import CacheCorruptError
 from plugins.altdata.feature_sets import derive_features, lookback, sources
 from plugins.altdata.merge import merge_point_in_time
 from plugins.altdata.registry import build_providers
@@ -44,6 +45,9 @@ class AltDataFeatures:
             ``config.calendar``).
         risk: supplies the news blackout window (``blackout_before_min`` /
             ``blackout_after_min``) of ``calendar_blackout``; default ``RiskConfig()``.
+
+    A provider whose cache file is missing or corrupt (``CacheCorruptError``, logged with the
+    file and the fix) starts empty: its features are NaN and flagged stale, never a crash.
     """
 
     def __init__(self, config: AltDataConfig, providers: list[AltDataProvider] | None = None,
@@ -62,7 +66,12 @@ class AltDataFeatures:
         self._lock = threading.Lock()
         self._derived: dict[str, pd.DataFrame] = {}
         for name in self.feature_providers:
-            frame = self.cache.read_versions(self.providers[name])
+            try:
+                frame = self.cache.read_versions(self.providers[name])
+            except CacheCorruptError as err:
+                logger.error("%s: its features are NaN (stale: no new entries that need them) "
+                             "until the cache is repaired. %s", name, err)
+                frame = self.providers[name].empty()
             if frame is None:
                 logger.warning("No cached %s data in %s: its features are NaN (stale) until a "
                                "refresh succeeds; run `python -m plugins.altdata import-shared` "

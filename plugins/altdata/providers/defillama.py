@@ -78,11 +78,7 @@ class DefiLlamaStablecoinProvider(AltDataProvider):
             raise ProviderSchemaError(f"{self.name}: field 'totalCirculatingUSD.peggedUSD' "
                                       f"missing; see {self.docs_url}")
         values = [s.get("peggedUSD", np.nan) if s else np.nan for s in supplies]
-        try:
-            seconds = pd.to_numeric(pd.Series([point["date"] for point in raw]), errors="raise")
-        except (TypeError, ValueError) as err:
-            raise ProviderSchemaError(f"{self.name}: 'date' is not Unix seconds: {err}") from err
-        index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True)).rename(OBSERVED_AT)
+        index = self.epoch_index([point["date"] for point in raw], "s", "date").rename(OBSERVED_AT)
         return pd.DataFrame({"stablecoin_supply_usd": values}, index=index)
 
     def wire_from_shared(self, bundle: Path) -> Any:

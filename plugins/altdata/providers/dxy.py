@@ -96,11 +96,7 @@ class DxyProvider(AltDataProvider):
         stamps, closes = series["timestamp"], quotes[0]["close"]
         if not isinstance(stamps, list) or not isinstance(closes, list) or len(stamps) != len(closes):
             raise ProviderSchemaError(f"{self.name}: 'timestamp' and 'close' are not lists of equal length")
-        try:
-            seconds = pd.to_numeric(pd.Series(stamps, dtype=object), errors="raise")
-        except (TypeError, ValueError) as err:
-            raise ProviderSchemaError(f"{self.name}: 'timestamp' is not Unix seconds: {err}") from err
-        opened = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True))
+        opened = self.epoch_index(stamps, "s", "timestamp")
         index = opened.tz_convert(NEW_YORK).tz_localize(None).normalize().tz_localize("UTC")
         values = [np.nan if close is None else close for close in closes]
         return pd.DataFrame({"dxy": values}, index=index.rename(OBSERVED_AT))

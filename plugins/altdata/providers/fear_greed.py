@@ -60,12 +60,8 @@ class FearGreedProvider(AltDataProvider):
         if not raw["data"]:
             return pd.DataFrame(columns=list(self.columns))
         rows = self.rows_frame(raw["data"], ("timestamp", "value"), "'data' rows")
-        try:
-            seconds = pd.to_numeric(rows["timestamp"], errors="raise")
-        except (TypeError, ValueError) as err:
-            raise ProviderSchemaError(f"{self.name}: 'timestamp' is not Unix seconds: {err}") from err
-        index = pd.to_datetime(seconds, unit="s", utc=True).rename(OBSERVED_AT)
-        return pd.DataFrame({"fng_value": rows["value"].to_numpy()}, index=pd.DatetimeIndex(index))
+        index = self.epoch_index(rows["timestamp"], "s", "timestamp").rename(OBSERVED_AT)
+        return pd.DataFrame({"fng_value": rows["value"].to_numpy()}, index=index)
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """The shipped CSV as the API's JSON answer (newest first, values as strings)."""

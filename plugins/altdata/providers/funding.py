@@ -81,12 +81,8 @@ class FundingRateProvider(AltDataProvider):
         if not raw:
             return pd.DataFrame(columns=list(self.columns))
         rows = self.rows_frame(raw, ("fundingTime", "fundingRate"), "funding events")
-        try:
-            times = pd.to_datetime(pd.to_numeric(rows["fundingTime"]), unit="ms", utc=True)
-        except (TypeError, ValueError) as err:
-            raise ProviderSchemaError(f"{self.name}: 'fundingTime' is not epoch ms: {err}") from err
-        return pd.DataFrame({"funding_rate": rows["fundingRate"].to_numpy()},
-                            index=pd.DatetimeIndex(times, name=OBSERVED_AT))
+        times = self.epoch_index(rows["fundingTime"], "ms", "fundingTime").rename(OBSERVED_AT)
+        return pd.DataFrame({"funding_rate": rows["fundingRate"].to_numpy()}, index=times)
 
     def wire_from_shared(self, bundle: Path) -> Any:
         """Freqtrade's funding-rate feather file as the API's JSON list."""

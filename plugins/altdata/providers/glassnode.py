@@ -124,11 +124,7 @@ class GlassnodeProvider(AltDataProvider):
 
     def _series(self, column: str, metric: str, points: list[dict]) -> pd.Series:
         rows = self.rows_frame(points, ("t", "v"), f"{metric!r} points")
-        try:
-            seconds = pd.to_numeric(rows["t"], errors="raise")
-        except (TypeError, ValueError) as err:
-            raise ProviderSchemaError(f"{self.name}: {metric!r} 't' is not Unix seconds: {err}") from err
-        index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True), name=OBSERVED_AT)
+        index = self.epoch_index(rows["t"], "s", "t").rename(OBSERVED_AT)
         values = pd.Series(rows["v"].to_numpy(), index=index, name=column)
         return values[~index.duplicated(keep="last")]  # unique per metric, so the merge can align
 

@@ -43,13 +43,6 @@ def test_read_when_schema_version_differs_then_none_so_it_is_rebuilt(tmp_path, p
     assert cache.read(provider) is None
 
 
-def test_read_when_file_is_garbage_then_none(tmp_path, provider):
-    cache = AltDataCache(tmp_path)
-    cache.path("fear_greed").write_bytes(b"not parquet")
-
-    assert cache.read(provider) is None
-
-
 def test_update_when_new_rows_overlap_then_revisions_become_new_versions_and_old_rows_stay(
         tmp_path, provider, shipped):
     cache = AltDataCache(tmp_path)

@@ -45,6 +45,7 @@ demo: setup data
 	  $(FREQTRADE) backtesting -c config/base.json -c config/offline.json -c config/backtest.json \
 	  --cache none; \
 	$(PY) -m plugins.core.backtest_results --since $$since --min-trades 1; \
+	$(PY) -m plugins.execution summary -c config/base.json -c config/backtest.json; \
 	echo "Risk guard: breaker trips and entry-gate decisions of this backtest"; \
 	$(PY) -m plugins.risk summary --file user_data/backtest_results/journal.backtest.sqlite
 
@@ -104,7 +105,7 @@ dryrun: dryrun-credentials setup data
 	echo "Dry-run from $(REPLAY_START) (alt data shifted $$FREQTRADE__AI_SUITE__ALTDATA__REPLAY_SHIFT_DAYS" \
 	  "days); REST API / FreqUI: http://127.0.0.1:8080  (Ctrl-C stops)"; \
 	status=0; $(PY) -m adapters.replay_exchange --datadir $(DATADIR) --port $(REPLAY_PORT) \
-	  --replay-start $(REPLAY_START) -- \
+	  --replay-start $(REPLAY_START) --costs-from config/base.json config/dryrun.json -- \
 	  $(FREQTRADE) trade --dry-run -c config/base.json -c config/offline.json -c config/dryrun.json \
 	  --datadir $(DRYRUN_DATADIR) || status=$$?; \
 	if [ $$status -eq 130 ]; then echo "Dry-run stopped (Ctrl-C)."; exit 0; fi; exit $$status

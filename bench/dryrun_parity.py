@@ -40,6 +40,12 @@ has then), which is a difference of design, not of code path; it is stated in th
   candle's high and low, so exits - and with them free slots for later entries - can differ.
 - Training (FreqAI): per pair, the two sides' saved training frames compared bit for bit
   (rows, dates, every feature); a model-output difference names what differed in training.
+- Fills (``ai_suite.costs``): the replay exchange serves the execution-cost model's book, so
+  both sides' market fills should be the model's price. Backtest: every order Freqtrade
+  proposed at a candle's open (entries, signal exits, partial exits; not stops and ROI exits,
+  whose level is Freqtrade's) equals ``open x (1 +/- cost)`` at the pair's tick. Dry-run: every
+  market fill (Freqtrade's own walk of the book) is within the book's interpolation excess
+  (``plugins.execution.book``) plus half a tick of the model's price around the book's mid.
 
 Exit status 0 when both sides ran, whatever the figures; 1 when one failed; 2 on bad arguments.
 """
@@ -314,6 +320,101 @@ def compare_trades(dry: pd.DataFrame, backtest: pd.DataFrame, journals: dict[str
             "backtest_only": explain(b - a, "dry", dry)}
 
 
+# --------------------------------------------------------------------------- fills
+
+#: Exit reasons whose price is a level Freqtrade computed (not a candle's open).
+LEVEL_EXITS = {"stop_loss", "trailing_stop_loss", "stoploss_on_exchange", "liquidation", "roi"}
+
+
+def backtest_orders(trades: pd.DataFrame) -> pd.DataFrame:
+    """The filled orders of a backtest's trades (the ``orders`` lists of Freqtrade's result):
+    ``pair``, ``side`` (buy/sell), ``amount`` (base), ``price`` (quote), ``filled_at`` (UTC),
+    ``tag`` (entry tag or exit reason)."""
+    rows = [{"pair": t["pair"], "side": o["ft_order_side"], "amount": float(o["amount"]),
+             "price": float(o["safe_price"]), "tag": o.get("ft_order_tag"),
+             "filled_at": pd.Timestamp(o["order_filled_timestamp"], unit="ms", tz="UTC")}
+            for _, t in trades.iterrows() for o in t["orders"] if o.get("order_filled_timestamp")]
+    return pd.DataFrame(rows, columns=["pair", "side", "amount", "price", "filled_at", "tag"])
+
+
+def compare_fills(bt_trades: pd.DataFrame, dry_orders: pd.DataFrame, exchange: Any, datadir: Path,
+                  costs: Any, timeframe: str) -> dict[str, Any]:
+    """Both sides' fills against the cost model (module docstring, "Fills").
+
+    Returns:
+        ``{"costs": text, "backtest": summary, "dryrun": summary}``, each summary with
+        ``orders`` (compared), ``skipped`` (level exits / no estimate), ``max_abs_error_bps``,
+        ``within_tolerance`` (bool) and ``worst`` (the order with the largest error).
+    """
+    from ccxt import TICK_SIZE
+    from freqtrade.data.history import load_pair_history
+    from freqtrade.exchange import price_to_precision
+
+    from plugins.execution.book import max_interpolation_excess
+    from plugins.execution.costs import (
+        CostModelError,
+        cost_inputs,
+        fill_price,
+        half_tick_frac,
+        inputs_at,
+        order_cost,
+    )
+
+    ticks = exchange.cost_book.ticks
+    bt = backtest_orders(bt_trades) if not bt_trades.empty else backtest_orders(pd.DataFrame())
+    bt_rows, bt_skipped = [], 0
+    frames: dict[str, pd.DataFrame] = {}
+    for row in bt.itertuples():
+        if row.tag in LEVEL_EXITS:
+            bt_skipped += 1
+            continue
+        if row.pair not in frames:
+            candles = load_pair_history(row.pair, timeframe, datadir, data_format="feather")
+            frames[row.pair] = pd.concat([candles, cost_inputs(candles, costs, timeframe)], axis=1)
+        frame, tick = frames[row.pair], ticks[row.pair.replace("/", "")]
+        reference = float(frame.loc[frame["date"] == row.filled_at, "open"].iloc[0])
+        found = inputs_at(frame, row.filled_at.to_pydatetime(), timeframe)
+        cost = order_cost(costs, found[1] if found else None, row.amount * reference,
+                          half_tick_frac(tick, reference))
+        want = price_to_precision(fill_price(reference, row.side, cost.total_frac), tick, TICK_SIZE)
+        bt_rows.append({"pair": row.pair, "side": row.side, "filled_at": row.filled_at,
+                        "price": row.price, "model": want, "cost_bps": cost.total_bps,
+                        "error_bps": (row.price / want - 1) * 1e4, "tolerance_bps": 0.0})
+    dry_rows, dry_skipped = [], 0
+    excess = max_interpolation_excess()
+    for row in dry_orders.itertuples():
+        symbol = row.pair.replace("/", "")
+        at_ms = int(row.filled_at.timestamp() * 1000)
+        try:
+            want = exchange.model_fill_price(symbol, row.side, row.amount, at_ms)
+            mid = exchange.mid_price(symbol, at_ms)
+            impact = order_cost(costs, exchange.cost_book.inputs(symbol, at_ms),
+                                row.amount * mid).impact_frac
+        except CostModelError:
+            dry_skipped += 1
+            continue
+        tolerance = (excess * impact + half_tick_frac(ticks[symbol], mid)) * 1e4 + 1e-9
+        dry_rows.append({"pair": row.pair, "side": row.side, "filled_at": row.filled_at,
+                         "price": row.price, "model": want,
+                         "cost_bps": abs(want / mid - 1) * 1e4,
+                         "error_bps": (row.price / want - 1) * 1e4, "tolerance_bps": tolerance})
+
+    def summary(rows: list[dict], skipped: int) -> dict[str, Any]:
+        if not rows:
+            return {"orders": 0, "skipped": skipped, "max_abs_error_bps": None,
+                    "within_tolerance": True, "mean_cost_bps": None, "worst": None}
+        table = pd.DataFrame(rows)
+        worst = table.loc[table["error_bps"].abs().idxmax()].to_dict()
+        return {"orders": len(table), "skipped": skipped,
+                "max_abs_error_bps": float(table["error_bps"].abs().max()),
+                "within_tolerance": bool((table["error_bps"].abs()
+                                          <= table["tolerance_bps"] + 1e-9).all()),
+                "mean_cost_bps": float(table["cost_bps"].mean()), "worst": worst}
+
+    return {"costs": costs.describe(), "backtest": summary(bt_rows, bt_skipped),
+            "dryrun": summary(dry_rows, dry_skipped)}
+
+
 # --------------------------------------------------------------------------- the two sides
 
 
@@ -398,6 +499,7 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     from adapters.replay_exchange import ReplayExchangeConfig, serving
     from adapters.replay_exchange.overlay import offline_overlay
     from adapters.replay_exchange.stepped import run_stepped_dryrun
+    from plugins.core.config import load_suite_config
 
     tmp = Path(tempfile.mkdtemp(prefix="parity-"))
     userdir = tmp / "user_data"
@@ -413,7 +515,10 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     # a copy: the dry-run's live refresh must not write into the user's cache
     args.altdata_cache = Path(shutil.copytree(args.altdata_cache, tmp / "altdata"))
     overlay = parity_overlay(args, merged, userdir)
-    with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+    costs = load_suite_config(merged).costs
+    timeframe = merged.get("timeframe", "1h")
+    with serving(ReplayExchangeConfig(datadir=args.datadir, port=0, costs=costs,
+                                      cost_timeframe=timeframe)) as server:
         offline = tmp / "offline.json"
         offline.write_text(json.dumps(offline_overlay(server.api_url)))
         files = [*base, offline, *args.config]
@@ -435,6 +540,9 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
         began = time.monotonic()
         bt_candles, bt_trades = run_backtest(sides["backtest"])
         report["backtest_wall_s"] = time.monotonic() - began
+        if costs.enabled:
+            report["fills"] = compare_fills(bt_trades, run.orders, server.exchange, args.datadir,
+                                            costs, timeframe)
     report["dryrun_wall_s"] = run.wall_s
     report["dryrun_training_wait_s"] = run.training_wait_s
     report["steps"] = run.steps
@@ -502,6 +610,16 @@ def print_report(report: dict) -> None:
         f"({report['steps']} steps, {report['dryrun_training_wait_s']:.1f} s FreqAI training)",
         f"FreqAI schedule: {report['freqai_schedule']}",
     ]
+    fills = report.get("fills")
+    if fills:
+        lines.append(f"execution costs: {fills['costs']}")
+        for side in ("backtest", "dryrun"):
+            f = fills[side]
+            error = "-" if f["max_abs_error_bps"] is None else f"{f['max_abs_error_bps']:.4f} bps"
+            cost = "-" if f["mean_cost_bps"] is None else f"{f['mean_cost_bps']:.3f} bps"
+            lines.append(f"fills {side:8s} vs model: {f['orders']} orders ({f['skipped']} skipped), "
+                         f"mean cost {cost}, max |error| {error}, within tolerance: "
+                         f"{f['within_tolerance']}")
     for pair, training in report.get("training", {}).items():
         if "missing" in training:
             lines.append(f"training {pair}: no saved training frame on the {training['missing']} side")

@@ -28,14 +28,16 @@ from technical import qtpylib
 
 from plugins.core.warmup import freqai_startup_candles
 from plugins.core.windowed import money_flow_index, window_mean, window_std
+from plugins.guard.costs import ExecutionCostMixin
 from plugins.risk import RiskGuardMixin
 
 logger = logging.getLogger(__name__)
 
 
-class FreqaiBaseline(RiskGuardMixin, IStrategy):
+class FreqaiBaseline(ExecutionCostMixin, RiskGuardMixin, IStrategy):
     """Long-only FreqAI baseline, guarded by the risk layer's circuit breakers
-    (``RiskGuardMixin``, settings under ``ai_suite.risk``). Columns it adds:
+    (``RiskGuardMixin``, settings under ``ai_suite.risk``), its fills carrying the modelled
+    execution costs (``ExecutionCostMixin``, ``ai_suite.costs``; market orders). Columns it adds:
 
     - ``%-*``: FreqAI features (stationary: ratios, oscillators, returns).
     - ``&-s_close`` (float, fraction): the model's prediction of the mean future return.

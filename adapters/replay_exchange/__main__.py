@@ -12,18 +12,22 @@ with no command); 127 the command was not found. Each with one line on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
+from freqtrade.misc import deep_merge_dicts
 from pydantic import ValidationError
 
 from adapters.replay_exchange.config import ReplayExchangeConfig
 from adapters.replay_exchange.errors import ReplayExchangeError, ReplayStartError
 from adapters.replay_exchange.server import ReplayServer
+from plugins.core.config import SuiteConfigError, load_suite_config
 
 logger = logging.getLogger("adapters.replay_exchange")
 
@@ -53,10 +57,31 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: end of the data), e.g. 2024-06-01T00:00")
     parser.add_argument("--spread-bps", type=float, default=_DEFAULTS["spread_bps"].default,
                         help="synthesized book: bid/ask spread in basis points (default %(default)s)")
+    parser.add_argument("--costs-from", nargs="+", default=None, metavar="CONFIG",
+                        help="Freqtrade config files (merged in order, like freqtrade's -c): the "
+                             "order book follows their ai_suite.costs execution-cost model on "
+                             "their timeframe's candles (default: a plain book, --spread-bps)")
     parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="optional: -- CMD ARGS... to run while the server is up")
     return parser
+
+
+def costs_settings(files: list[str] | None) -> dict:
+    """``costs`` and ``cost_timeframe`` of :class:`ReplayExchangeConfig` from Freqtrade config
+    files (``ai_suite.costs`` validated as the strategy validates it; timeframe default 1h).
+
+    Raises:
+        SuiteConfigError: ``ai_suite`` is invalid (the message names the field).
+        OSError / ValueError: a file is missing or not JSON.
+    """
+    if not files:
+        return {}
+    merged: dict = {}
+    for name in files:
+        merged = deep_merge_dicts(json.loads(Path(name).read_text()), merged)
+    return {"costs": load_suite_config(merged).costs,
+            "cost_timeframe": merged.get("timeframe", "1h")}
 
 
 def _run_command(server: ReplayServer, command: list[str]) -> int:
@@ -98,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ReplayExchangeConfig(
             datadir=args.datadir, data_format=args.data_format, host=args.host, port=args.port,
             replay=args.replay or args.replay_start is not None,
-            replay_start=args.replay_start, spread_bps=args.spread_bps)
+            replay_start=args.replay_start, spread_bps=args.spread_bps,
+            **costs_settings(args.costs_from))
         server = ReplayServer(config)
     except ValidationError as err:
         print(f"replay exchange: invalid option: {err}", file=sys.stderr)
@@ -106,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReplayStartError as err:
         print(f"replay exchange: {err}", file=sys.stderr)
         return 2
-    except ReplayExchangeError as err:
+    except (ReplayExchangeError, SuiteConfigError, OSError, ValueError) as err:
         print(f"replay exchange: {err}", file=sys.stderr)
         return 1
     if command:

@@ -243,6 +243,19 @@ def depth(book: BookSide, limit: int, last_update_id: int) -> dict:
     return {"lastUpdateId": last_update_id, "bids": bids, "asks": asks}
 
 
+def as_decimal(value: float) -> Decimal:
+    """A float as the Decimal of its 8-decimal Binance form."""
+    return Decimal(format_number(value))
+
+
+def depth_levels(bids: list, asks: list, last_update_id: int) -> dict:
+    """Body of GET /api/v3/depth from explicit levels (objects with ``price`` in quote and
+    ``quantity`` in base units, best first), numbers as 8-decimal strings."""
+    return {"lastUpdateId": last_update_id,
+            "bids": [[format_number(b.price), format_number(b.quantity)] for b in bids],
+            "asks": [[format_number(a.price), format_number(a.quantity)] for a in asks]}
+
+
 def ticker_24hr(symbol: str, stats: dict[str, float], book: BookSide, open_time_ms: int,
                 close_time_ms: int) -> dict:
     """Body (FULL) of GET /api/v3/ticker/24hr for one symbol.

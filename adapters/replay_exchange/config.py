@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from plugins.execution.config import CostConfig
+
 DataFormat = Literal["feather", "parquet", "json", "jsongz"]
 
 
@@ -29,6 +31,12 @@ class ReplayExchangeConfig(BaseModel):
         spread_bps: Synthesized order book: distance between best bid and best ask, in basis
             points (1 bp = 0.0001 = 0.01 %) of the last close.
         depth_level_step_bps: Synthesized order book: price step between levels, in basis points.
+        costs: ``ai_suite.costs`` of the strategy traded against the server: when given and
+            enabled, the order book and tickers come from the execution-cost model
+            (``adapters.replay_exchange.costs``: market orders walk it to the model's price)
+            instead of ``spread_bps`` / ``depth_level_step_bps``. None = the plain book.
+        cost_timeframe: candles the model's inputs are computed from: the strategy's
+            timeframe (its ``cost_*`` columns are computed from the same candles).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,6 +49,8 @@ class ReplayExchangeConfig(BaseModel):
     replay_start: datetime | None = None
     spread_bps: float = Field(default=2.0, gt=0, le=1000)
     depth_level_step_bps: float = Field(default=1.0, gt=0, le=1000)
+    costs: CostConfig | None = None
+    cost_timeframe: str = "1h"
 
     @field_validator("replay_start")
     @classmethod

@@ -15,7 +15,9 @@ from adapters.replay_exchange import binance_format as fmt
 from adapters.replay_exchange.candles import CandleStore
 from adapters.replay_exchange.clock import ReplayClock
 from adapters.replay_exchange.config import ReplayExchangeConfig
+from adapters.replay_exchange.costs import ModelBook
 from adapters.replay_exchange.errors import BinanceAPIError, ReplayStartError
+from plugins.execution.costs import CostModelError
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,12 @@ class ReplayExchange:
                                                    tz=UTC)
                 clock = ReplayClock.for_replay(start)
         self.clock = clock
+        self.cost_book: ModelBook | None = None
+        if config.costs is not None and config.costs.enabled:
+            ticks = {s: float(f.tick_size) for s, f in self._filters.items()}
+            self.cost_book = ModelBook(self.store, config.costs, config.cost_timeframe, ticks)
+            logger.info("Order book from the execution-cost model (%s candles): %s",
+                        config.cost_timeframe, config.costs.describe())
         if config.replay:
             logger.info("Replay mode: recorded candles shifted by %d days",
                         clock.offset_ms // DAY_MS)
@@ -135,8 +143,9 @@ class ReplayExchange:
                 forming = last_open
         return fmt.kline_rows(series, lo, hi, self.clock.offset_ms, forming)
 
-    def _book_and_stats(self, symbol: str) -> tuple[fmt.BookSide, dict[str, float], int]:
-        now = self.clock.data_now_ms()
+    def _book_and_stats(self, symbol: str,
+                        now: int | None = None) -> tuple[fmt.BookSide, dict[str, float], int]:
+        now = self.clock.data_now_ms() if now is None else now
         series = self.store.finest_covering(symbol, now)
         # Outside the recorded span, quote the nearest recorded 24 h.
         at = min(max(now, series.first_open_ms + series.timeframe_ms), series.last_close_ms)
@@ -145,7 +154,38 @@ class ReplayExchange:
             raise BinanceAPIError(-1000, f"No recorded price for {symbol}.", status=500)
         book = fmt.synth_book(stats["close"], stats["volume"], self._filters[symbol],
                               self.config.spread_bps, self.config.depth_level_step_bps)
+        model = self._model_levels(symbol, stats["close"], now, 1)
+        if model is not None:
+            (bid, *_), (ask, *_) = model
+            book = fmt.BookSide(best_bid=fmt.as_decimal(bid.price),
+                                best_ask=fmt.as_decimal(ask.price), level_step=book.level_step,
+                                level_qty=fmt.as_decimal(min(bid.quantity, ask.quantity)))
         return book, stats, now
+
+    def _model_levels(self, symbol: str, mid: float, now: int, limit: int):
+        """(bids, asks) of the cost model at data time ``now``, or None (no model, no estimate)."""
+        if self.cost_book is None:
+            return None
+        return self.cost_book.levels(symbol, mid, now, limit)
+
+    def mid_price(self, symbol: str, at_ms: int | None = None) -> float:
+        """The last close the book is built around (quote currency) at data time ``at_ms``
+        (default: the clock's "now")."""
+        self.store.info(symbol)
+        return self._book_and_stats(symbol, at_ms)[1]["close"]
+
+    def model_fill_price(self, symbol: str, side: str, amount: float, at_ms: int) -> float:
+        """The cost model's average price of a market order of ``amount`` (base units) at
+        data time ``at_ms``, around :meth:`mid_price` (what a walk of the served book gives at a
+        level boundary; see ``adapters.replay_exchange.costs``).
+
+        Raises:
+            CostModelError: no cost model configured, or no estimate at ``at_ms``.
+        """
+        if self.cost_book is None:
+            raise CostModelError("the replay exchange runs without a cost model (costs=None)")
+        return self.cost_book.model_price(symbol, side, amount, self.mid_price(symbol, at_ms),
+                                          at_ms)
 
     def ticker_24hr(self, symbol: str) -> dict:
         """Body of GET /api/v3/ticker/24hr for one symbol, over the 24 h before "now"."""
@@ -168,9 +208,14 @@ class ReplayExchange:
         return {"symbol": symbol, "price": fmt.format_number(stats["close"])}
 
     def depth(self, symbol: str, limit: int = DEPTH_DEFAULT_LIMIT) -> dict:
-        """Body of GET /api/v3/depth: a synthesized book (see ``binance_format.synth_book``)."""
+        """Body of GET /api/v3/depth: the cost model's book with ``costs`` configured
+        (``adapters.replay_exchange.costs``), else a synthesized one
+        (``binance_format.synth_book``)."""
         if not 1 <= limit <= DEPTH_MAX_LIMIT:
             raise BinanceAPIError.invalid_value("limit", f"Use 1 to {DEPTH_MAX_LIMIT}.")
         self.store.info(symbol)
-        book, _, now = self._book_and_stats(symbol)
+        book, stats, now = self._book_and_stats(symbol)
+        model = self._model_levels(symbol, stats["close"], now, limit)
+        if model is not None:
+            return fmt.depth_levels(*model, last_update_id=self.clock.to_served(now))
         return fmt.depth(book, limit, last_update_id=self.clock.to_served(now))

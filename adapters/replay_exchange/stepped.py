@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 TRADE_COLUMNS = ["pair", "open_date", "close_date", "open_rate", "close_rate", "exit_reason",
                  "profit_ratio", "enter_tag"]
+ORDER_COLUMNS = ["pair", "side", "order_type", "amount", "price", "filled_at", "tag"]
 
 
 class SteppedRunError(RuntimeError):
@@ -56,6 +57,9 @@ class SteppedRun:
         steps: number of ``process()`` calls.
         wall_s: wall time of the stepping loop, FreqAI training waits included (s).
         training_wait_s: part of ``wall_s`` spent waiting for FreqAI's training thread (s).
+        orders: every filled order (:data:`ORDER_COLUMNS`: ``side`` buy/sell, ``amount`` in
+            base units, ``price`` the fill's average in quote, ``filled_at`` UTC, ``tag`` the
+            order's tag: entry tag or exit reason).
     """
 
     analyzed: pd.DataFrame
@@ -63,6 +67,7 @@ class SteppedRun:
     steps: int
     wall_s: float
     training_wait_s: float
+    orders: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORDER_COLUMNS))
 
 
 def step_times(start: datetime, end: datetime, timeframe: str) -> list[datetime]:
@@ -134,6 +139,7 @@ def run_stepped_dryrun(config: dict[str, Any], start: datetime, end: datetime,
                 waited += _wait_for_models(bot, training_timeout_s)
                 rows.extend(_last_candles(bot, step, step - tf_delta))
             trades = _trades_frame(Trade.get_trades_proxy())
+            orders = _orders_frame(Trade.get_trades_proxy())
         finally:
             bot.cleanup()
     wall = time.monotonic() - began
@@ -141,7 +147,7 @@ def run_stepped_dryrun(config: dict[str, Any], start: datetime, end: datetime,
     logger.info("Stepped dry-run: %d steps over %d pairs in %.1f s (%.1f s waiting for FreqAI)",
                 len(times), len(bot_pairs(config)), wall, waited)
     return SteppedRun(analyzed=analyzed, trades=trades, steps=len(times), wall_s=wall,
-                      training_wait_s=waited)
+                      training_wait_s=waited, orders=orders)
 
 
 def bot_pairs(config: dict[str, Any]) -> list[str]:
@@ -196,3 +202,12 @@ def _trades_frame(trades: Sequence[Any]) -> pd.DataFrame:
         "profit_ratio": t.close_profit, "enter_tag": t.enter_tag,
     } for t in trades]
     return pd.DataFrame(records, columns=TRADE_COLUMNS)
+
+
+def _orders_frame(trades: Sequence[Any]) -> pd.DataFrame:
+    records = [{
+        "pair": t.pair, "side": o.ft_order_side, "order_type": o.order_type,
+        "amount": float(o.safe_filled), "price": float(o.safe_price),
+        "filled_at": pd.Timestamp(o.order_filled_utc), "tag": o.ft_order_tag,
+    } for t in trades for o in t.orders if o.status == "closed" and o.safe_filled]
+    return pd.DataFrame(records, columns=ORDER_COLUMNS)

@@ -55,6 +55,8 @@ interpreter: at max(open, level) inside that candle)
 - levels: stop and take-profit prices are computed from Freqtrade's own fills (each batch counts equally,
 as in the tree), so they differ from the interpreter's by the fill difference
 - fees: Freqtrade charges the exchange's fees; the interpreter has none
+- costs: Freqtrade's fills carry the modelled execution costs (ai_suite.costs: half-spread, impact,
+latency; plugins.guard.costs) and its orders are market orders; the interpreter has none
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from pandas import DataFrame, Timestamp
 
 from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import load_suite_config
+from plugins.guard.costs import ExecutionCostMixin
 from plugins.risk import RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
     activation_start,
@@ -140,7 +143,7 @@ EXPIRY = timedelta(days=30)
 TAKE_PROFITS = ((0.15, 0.5), (0.3, None))
 
 
-class BtcFearAccumulationV1(RiskGuardMixin, IStrategy):
+class BtcFearAccumulationV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):
     """Strategy tree BTC_fear_accumulation_v1, compiled (see the module docstring). Columns it adds: one per
     series (named by its canonical text, e.g. the interpreter's Signals.series), one per condition path
     (1.0 true, 0.0 false, NaN unknown), and tree_entry_signal, tree_filter_block, tree_expired, tree_enter,

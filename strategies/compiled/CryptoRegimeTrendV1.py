@@ -63,6 +63,8 @@ interpreter: at max(open, level) inside that candle)
 - levels: stop and take-profit prices are computed from Freqtrade's own fills (each batch counts equally,
 as in the tree), so they differ from the interpreter's by the fill difference
 - fees: Freqtrade charges the exchange's fees; the interpreter has none
+- costs: Freqtrade's fills carry the modelled execution costs (ai_suite.costs: half-spread, impact,
+latency; plugins.guard.costs) and its orders are market orders; the interpreter has none
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ from pandas import DataFrame, Timestamp
 
 from plugins.altdata.calendar import EventCalendar
 from plugins.core.config import load_suite_config
+from plugins.guard.costs import ExecutionCostMixin
 from plugins.risk import RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
     activation_start,
@@ -162,7 +165,7 @@ EXPIRY = None
 TAKE_PROFITS = ((0.06, 0.5),)
 
 
-class CryptoRegimeTrendV1(RiskGuardMixin, IStrategy):
+class CryptoRegimeTrendV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):
     """Strategy tree crypto_regime_trend_v1, compiled (see the module docstring). Columns it adds: one per
     series (named by its canonical text, e.g. the interpreter's Signals.series), one per condition path
     (1.0 true, 0.0 false, NaN unknown), and tree_entry_signal, tree_filter_block, tree_expired, tree_enter,

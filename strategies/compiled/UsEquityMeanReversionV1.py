@@ -52,6 +52,8 @@ interpreter: at max(open, level) inside that candle)
 - levels: stop and take-profit prices are computed from Freqtrade's own fills (each batch counts equally,
 as in the tree), so they differ from the interpreter's by the fill difference
 - fees: Freqtrade charges the exchange's fees; the interpreter has none
+- costs: Freqtrade's fills carry the modelled execution costs (ai_suite.costs: half-spread, impact,
+latency; plugins.guard.costs) and its orders are market orders; the interpreter has none
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame, Timestamp
 
+from plugins.guard.costs import ExecutionCostMixin
 from plugins.risk import RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
     activation_start,
@@ -133,7 +136,7 @@ EXPIRY = None
 TAKE_PROFITS = ((0.04, 0.33), (0.08, None))
 
 
-class UsEquityMeanReversionV1(RiskGuardMixin, IStrategy):
+class UsEquityMeanReversionV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):
     """Strategy tree us_equity_mean_reversion_v1, compiled (see the module docstring). Columns it adds: one
     per series (named by its canonical text, e.g. the interpreter's Signals.series), one per condition path
     (1.0 true, 0.0 false, NaN unknown), and tree_entry_signal, tree_filter_block, tree_expired, tree_enter,

@@ -29,7 +29,10 @@ What must agree, and the documented differences (``compilers.freqtrade.DIFFERENC
 - fills: Freqtrade's market-like orders fill at the next candle's open and its stops at
   min(open, its stop level), the level computed from its own fills like the tree says;
   backtrader with cheat-on-close fills exactly at the interpreter's prices;
-- fees: Freqtrade charges the exchange's 0.1 %, the interpreter and backtrader none.
+- fees: Freqtrade charges the exchange's 0.1 %, the interpreter and backtrader none;
+- execution costs: off in these Freqtrade runs (``ai_suite.costs.enabled: false``), since the
+  interpreter and backtrader have none; ``tests/e2e/test_execution_costs.py`` shows the
+  compiled strategy's fills carry exactly the modelled cost when they are on.
 """
 
 from __future__ import annotations
@@ -188,7 +191,8 @@ def _backtest(tmp: Path, datadir: Path, altdata_cache: Path, strategy_dir: Path,
     with serving(ReplayExchangeConfig(datadir=datadir, port=0)) as server:
         configs = e2e_configs(tmp, server.api_url, datadir, {
             "freqai": {"enabled": False}, "stake_amount": "unlimited",
-            "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}, "risk": QUIET}, **extra})
+            "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}, "risk": QUIET,
+                         "costs": {"enabled": False}}, **extra})
         timerange = f"{window[0]:%Y%m%d}-{window[1]:%Y%m%d}"
         result = run_freqtrade(["backtesting", *configs, "--strategy-path", str(strategy_dir),
                                 "--strategy-list", *strategies, "--timerange", timerange,

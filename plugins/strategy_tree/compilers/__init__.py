@@ -4,8 +4,8 @@ Engines, one module each, each with ``compile_tree(tree, out_dir) -> list[Path]`
 ``python -m plugins.strategy_tree compile TREE --engine ENGINE --out DIR`` calls):
 
 - ``freqtrade``: a readable ``IStrategy`` file (``<ClassName>.py``; ``class <ClassName>(
-  RiskGuardMixin, IStrategy)``) - loads with ``freqtrade backtesting --strategy <ClassName>
-  --strategy-path DIR``;
+  ExecutionCostMixin, RiskGuardMixin, IStrategy)``) - loads with ``freqtrade backtesting
+  --strategy <ClassName> --strategy-path DIR``;
 - ``backtrader``: a ``backtrader.Strategy`` file, and ``build_backtrader_strategy(tree)``,
   which compiles the same source in memory (the Alpaca adapter uses it).
 

@@ -136,7 +136,7 @@ _IMPORTS = (
     ("freqtrade.persistence", "Trade"), ("freqtrade.strategy", "IStrategy"),
     ("pandas", "DataFrame"), ("pandas", "Timestamp"),
     ("plugins.altdata.calendar", "EventCalendar"), ("plugins.core.config", "load_suite_config"),
-    ("plugins.risk", "RiskGuardMixin"),
+    ("plugins.guard.costs", "ExecutionCostMixin"), ("plugins.risk", "RiskGuardMixin"),
     *[("plugins.strategy_tree.compilers.ft_runtime", n) for n in (
         "activation_start", "batch_value", "check_timeframe", "entry_fills", "highest_high",
         "last_candle", "load_altdata", "load_calendar", "no_close_since", "peak_amount",

@@ -34,7 +34,8 @@ from plugins.strategy_tree.units import timeframe_delta
 
 #: Names the generated modules define or import; a class named like one gets a ``Tree`` suffix.
 RESERVED = frozenset({
-    "BaseStrategy", "DataFrame", "EventCalendar", "IStrategy", "Order", "RiskGuardMixin",
+    "BaseStrategy", "DataFrame", "EventCalendar", "ExecutionCostMixin", "IStrategy", "Order",
+    "RiskGuardMixin",
     "SeriesFrame", "StrategyTree", "Timestamp", "Trade", "TreeBook", "Truth", "TreeEvaluationError",
 })
 #: TA-Lib look-back (candles before the first value) per function, from its parameters.

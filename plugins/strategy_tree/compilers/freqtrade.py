@@ -2,8 +2,9 @@
 
 ``render(tree)`` returns the source; ``compile_tree(tree, out_dir)`` writes it to
 ``<out_dir>/<ClassName>.py`` (``freqtrade backtesting --strategy <ClassName> --strategy-path
-<out_dir>`` loads it). The class is ``class <ClassName>(RiskGuardMixin, IStrategy)``, the
-CamelCase of the tree's name (``common.class_name``).
+<out_dir>`` loads it). The class is ``class <ClassName>(ExecutionCostMixin, RiskGuardMixin,
+IStrategy)`` (modelled execution costs on its fills, the risk guard), the CamelCase of the
+tree's name (``common.class_name``).
 
 What the generated file contains (each block commented with the tree path it implements):
 
@@ -73,6 +74,9 @@ DIFFERENCES = (
     "counts equally, as in the tree), so they differ from the interpreter's by the fill "
     "difference",
     "fees: Freqtrade charges the exchange's fees; the interpreter has none",
+    "costs: Freqtrade's fills carry the modelled execution costs (ai_suite.costs: half-spread, "
+    "impact, latency; plugins.guard.costs) and its orders are market orders; the interpreter has "
+    "none",
 )
 
 
@@ -189,7 +193,7 @@ def _class(code: Code, tree: StrategyTree, name: str) -> None:
     pos = tree.position
     stop = tree.risk.stop_loss
     adjusts = pos.batches > 1 or bool(tree.take_profit)
-    code.add(f"class {name}(RiskGuardMixin, IStrategy):")
+    code.add(f"class {name}(ExecutionCostMixin, RiskGuardMixin, IStrategy):")
     code.add(docstring(
         f"Strategy tree {tree.name}, compiled (see the module docstring). Columns it adds: one "
         "per series (named by its canonical text, e.g. the interpreter's Signals.series), one per "

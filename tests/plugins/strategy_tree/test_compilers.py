@@ -256,7 +256,7 @@ def test_freqtrade_file_when_seed_compiled_then_header_identity_paths_and_mixin(
     assert path.name == "BtcFearAccumulationV1.py"
     assert "strategy tree BTC_fear_accumulation_v1" in text and "schema v1" in text
     assert f"sha256 {tree_sha256(tree)}" in text
-    assert "class BtcFearAccumulationV1(RiskGuardMixin, IStrategy):" in text
+    assert "class BtcFearAccumulationV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):" in text
     for path_comment in ("# entry.conditions[0]: RSI(BTC, 1d) < 30", "# filters[0]: no entry within",
                          "# filters[1].no_entry_if: btc_dominance < 40%", "# risk.stop_loss: 8% below",
                          "# take_profit (+15%, +30%"):

@@ -15,6 +15,13 @@
         Strict look-ahead analysis (plugins/research/lookahead.py): Freqtrade's own command
         with FreqAI's unpredicted last candle handled; verdict first. Exit 0 no bias,
         1 bias detected, 2 inconclusive.
+    python -m plugins.research haircut --db URL --datadir DIR [--backtest RESULT]
+                                       [--strategy NAME] [--shift-days N] [--min-trades N]
+                                       [--evidence FILE] [--report OUT.json]
+        Realized slippage of a dry-run/live database's fills vs their signal candle's close
+        (bps: mean, median, p95 by pair and order type) and live vs backtest profit over the
+        same period (plugins/research/haircut.py); --evidence writes the measured haircut into
+        an evidence file, where promote uses it instead of the configured one.
 
 Bad input (missing or invalid file, config or arguments) prints one line naming the problem and
 exits 2.
@@ -58,6 +65,23 @@ def _parser() -> argparse.ArgumentParser:
     survival.add_argument("-c", "--config", action="append", type=Path, default=[])
     survival.add_argument("--out", type=Path, default=Path("user_data/research"),
                           help="folder for kaplan_meier.png / .html (default user_data/research)")
+    haircut = sub.add_parser("haircut", help="measured slippage and live/backtest haircut")
+    haircut.add_argument("--db", required=True, help="the bot's db_url, e.g. "
+                                                     "sqlite:///user_data/tradesv3.dryrun.sqlite")
+    haircut.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"),
+                         help="candles of the traded pairs (default user_data/data/binance)")
+    haircut.add_argument("--backtest", type=Path, default=None,
+                         help="Freqtrade backtest result (file or backtest_results dir) of the "
+                              "same strategy covering the live period")
+    haircut.add_argument("--strategy", default=None, help="strategy in a multi-strategy result")
+    haircut.add_argument("--shift-days", type=int, default=0,
+                         help="replay shift of a replay-mode dry-run in days (make dryrun logs "
+                              "it), 0 for live data")
+    haircut.add_argument("--min-trades", type=int, default=None,
+                         help="closed trades needed for a haircut (default 20, seed 001)")
+    haircut.add_argument("--evidence", type=Path, default=None,
+                         help="write the measured haircut into this evidence file")
+    haircut.add_argument("--report", type=Path, default=None, help="also write JSON here")
     lookahead = sub.add_parser("lookahead", add_help=False, allow_abbrev=False,
                                help="strict freqtrade lookahead-analysis (verdict first)")
     lookahead.add_argument("--model-outputs", default=None,
@@ -143,6 +167,33 @@ def _survival(args: argparse.Namespace) -> int:
     return 0
 
 
+def _haircut(args: argparse.Namespace) -> int:
+    from plugins.research.haircut import DEFAULT_MIN_TRADES, haircut_report, write_evidence_haircut
+
+    backtest = None
+    if args.backtest is not None:
+        from freqtrade.data.btanalysis import load_backtest_data
+
+        if not args.backtest.exists():
+            raise CliError(f"--backtest {args.backtest}: no such file or folder")
+        try:
+            backtest = load_backtest_data(args.backtest, args.strategy)
+        except ValueError as err:
+            raise CliError(f"--backtest {args.backtest}: {err}") from err
+    if not args.datadir.is_dir():
+        raise CliError(f"--datadir {args.datadir}: no such folder (make data fills "
+                       "user_data/data/binance)")
+    report = haircut_report(args.db, args.datadir, backtest, args.shift_days,
+                            args.min_trades if args.min_trades is not None else DEFAULT_MIN_TRADES)
+    print("\n".join(report.lines()))
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    if args.evidence is not None:
+        print(write_evidence_haircut(args.evidence, report, args.db))
+    return 0
+
+
 def _lookahead(args: argparse.Namespace, rest: list[str]) -> int:
     from plugins.research import lookahead
 
@@ -158,6 +209,7 @@ def _lookahead(args: argparse.Namespace, rest: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from plugins.core.config import SuiteConfigError
     from plugins.research.evidence import EvidenceError
+    from plugins.research.haircut import HaircutError
     from plugins.risk.stages import StageError
 
     parser = _parser()
@@ -169,8 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _promote(args)
         if args.command == "survival":
             return _survival(args)
+        if args.command == "haircut":
+            return _haircut(args)
         return _lookahead(args, rest)
-    except (CliError, EvidenceError, SuiteConfigError, StageError) as err:
+    except (CliError, EvidenceError, SuiteConfigError, StageError, HaircutError) as err:
         print(f"python -m plugins.research {args.command}: {err}", file=sys.stderr)
         return 2
 

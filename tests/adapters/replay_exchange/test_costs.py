@@ -98,3 +98,30 @@ def test_book_when_costs_disabled_then_plain_synthesized_spread(candle_datadir):
     spread_bps = (float(ticker["askPrice"]) / float(ticker["bidPrice"]) - 1) * 1e4
     assert spread_bps == pytest.approx(2.0, abs=0.1), "the default --spread-bps"
     assert float(ticker["bidPrice"]) < mid < float(ticker["askPrice"])
+
+
+def test_cli_when_costs_from_configs_then_model_settings_merged_in_order(tmp_path):
+    from adapters.replay_exchange.__main__ import costs_settings
+
+    override = tmp_path / "override.json"
+    override.write_text(json.dumps({"timeframe": "4h", "ai_suite": {"costs": {"latency_bps": 3}}}))
+
+    settings = costs_settings([str(REPO_ROOT / "config/base.json"), str(override)])
+
+    assert settings["cost_timeframe"] == "4h"
+    assert settings["costs"] == CostConfig(latency_bps=3)
+    assert costs_settings(None) == {}, "no --costs-from: the plain book"
+
+
+def test_cli_when_costs_config_invalid_then_exit_1_naming_the_field(candle_datadir, tmp_path,
+                                                                    capsys):
+    from adapters.replay_exchange.__main__ import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"ai_suite": {"costs": {"impact_y": 0}}}))
+
+    status = main(["--datadir", str(candle_datadir), "--port", "0", "--costs-from", str(bad),
+                   "--", "true"])
+
+    assert status == 1
+    assert "ai_suite.costs.impact_y" in capsys.readouterr().err

@@ -85,15 +85,24 @@ def test_fetch_when_server_keeps_failing_500_then_unavailable_error(case, httpse
         fetch(case, httpserver)
 
 
-def test_fetch_when_server_too_slow_then_unavailable_error(case, httpserver):
+def test_fetch_when_server_too_slow_then_unavailable_error(case):
     def slow(_: Request) -> Response:
         time.sleep(0.8)
         return Response("{}", content_type="application/json")
 
-    httpserver.expect_request(case.path).respond_with_handler(slow)
+    # A server of its own, threaded: the shared session server handles one request at a
+    # time, so the slow answers still queued after the client gave up would be served by the
+    # next test's handlers (an order-dependent failure).
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        server.expect_request(case.path).respond_with_handler(slow)
 
-    with pytest.raises(ProviderUnavailableError):
-        fetch(case, httpserver)
+        with pytest.raises(ProviderUnavailableError):
+            fetch(case, server)
+    finally:
+        server.clear()
+        server.stop()
 
 
 def test_fetch_when_body_malformed_then_schema_error(case, httpserver):

@@ -6,6 +6,8 @@
   extra - per pair, rolling, point-in-time, and the fill price it implies.
 - :mod:`plugins.execution.book`: depth levels whose walk reproduces the model's average fill
   price (what the replay exchange serves, so Freqtrade's own dry-run fill logic lands on it).
+- :mod:`plugins.execution.report`: what the model charged in a backtest result
+  (``python -m plugins.execution summary``, run by ``make demo``).
 
 The model is applied to backtests by ``plugins.guard.costs.ExecutionCostMixin`` and to dry-run
 fills by the replay exchange (``adapters/replay_exchange``); fees stay Freqtrade's.

@@ -193,7 +193,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from adapters.replay_exchange import ReplayExchangeConfig, serving
     from adapters.replay_exchange.overlay import offline_overlay
-    from plugins.core.config import load_suite_config
+    from plugins.core.config import load_section
+    from plugins.execution.config import CostConfig
+    from plugins.risk.config import RiskConfig
 
     workdir = Path(tempfile.mkdtemp(prefix="cost-sensitivity-"))
     userdir = args.userdir or workdir / "user_data"
@@ -202,7 +204,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     merged: dict = {}
     for path in [REPO / "config/base.json", *args.config]:
         merged = deep_merge_dicts(json.loads(path.read_text()), merged)
-    suite = load_suite_config(merged)
+    cost_model = load_section(merged, "costs", CostConfig)
+    risk = load_section(merged, "risk", RiskConfig)
     timeframe = merged.get("timeframe", "1h")
     base = {"user_data_dir": str(userdir), "exchange": {"pair_whitelist": args.pairs},
             "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}}}
@@ -221,7 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     start, end = (pd.Timestamp(t, tz="UTC") for t in args.timerange.split("-"))
     report: dict[str, Any] = {"arguments": {k: str(v) if isinstance(v, Path) else v
                                             for k, v in vars(args).items()},
-                              "model": suite.costs.describe(), "workdir": str(workdir)}
+                              "model": cost_model.describe(), "workdir": str(workdir)}
     with serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
         offline = workdir / "offline.json"
         offline.write_text(json.dumps(offline_overlay(server.api_url)))
@@ -232,7 +235,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                        copy.deepcopy(base))
             began = time.monotonic()
             stats, trades = run_backtest(files, overlay, args.datadir, args.timerange, workdir)
-            cost_config = load_suite_config(deep_merge_dicts(overlay, copy.deepcopy(merged))).costs
+            cost_config = load_section(deep_merge_dicts(overlay, copy.deepcopy(merged)), "costs",
+                                       CostConfig)
             row = {"run": label, **run_figures(stats, trades, candles, cost_config, timeframe)}
             fee = row["fee"] if math.isfinite(row["fee"]) else 0.001
             row["control_buy_and_hold"] = buy_and_hold(candles, start, end, cost_config, stake,
@@ -247,7 +251,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             settings.append(one(f"fixed {bps:g} bps", {"fixed_bps": bps}, {}, base_stake))
         settings = [settings[0], *sorted(settings[1:], key=lambda r: float(r["run"].split()[1]))]
         slots = max(int(merged.get("max_open_trades", 1)), 1)
-        wallet_factor = max(slots, 1 / suite.risk.max_position_frac) * 1.05
+        wallet_factor = max(slots, 1 / risk.max_position_frac) * 1.05
         sweep = [one(f"stake {stake:,.0f}", {}, {"stake_amount": stake,
                                                 "dry_run_wallet": stake * wallet_factor}, stake)
                  for stake in args.stakes]

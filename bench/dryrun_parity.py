@@ -499,7 +499,8 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     from adapters.replay_exchange import ReplayExchangeConfig, serving
     from adapters.replay_exchange.overlay import offline_overlay
     from adapters.replay_exchange.stepped import run_stepped_dryrun
-    from plugins.core.config import load_suite_config
+    from plugins.core.config import load_section
+    from plugins.execution.config import CostConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="parity-"))
     userdir = tmp / "user_data"
@@ -515,7 +516,7 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
     # a copy: the dry-run's live refresh must not write into the user's cache
     args.altdata_cache = Path(shutil.copytree(args.altdata_cache, tmp / "altdata"))
     overlay = parity_overlay(args, merged, userdir)
-    costs = load_suite_config(merged).costs
+    costs = load_section(merged, "costs", CostConfig)
     timeframe = merged.get("timeframe", "1h")
     with serving(ReplayExchangeConfig(datadir=args.datadir, port=0, costs=costs,
                                       cost_timeframe=timeframe)) as server:

@@ -411,7 +411,7 @@ def print_report(report: dict) -> None:
               f"regimes, {mixture['training_rows_per_fit_mean']:.0f} training rows per fit")
         if mixture["fits_all_regimes_fell_back"] == mixture["fits"]:
             print("NOTE: in every fit all regimes fell back to the global expert (too few rows per "
-                  "regime for ai_suite.regime.mixture.min_regime_samples): the MoE's prediction is "
+                  "regime for ai_regime.mixture.min_regime_samples): the MoE's prediction is "
                   "a single LightGBM, like the baseline's. Use longer --train-days.")
 
 
@@ -493,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with exit_on_problem(PROG):
         start, stop, merged, candles = check_arguments(args)
-    from plugins.core.config import load_suite_config
+    from plugins.core.config import load_section
+    from plugins.regime.config import RegimeConfig
+    from plugins.risk.config import RiskConfig
 
     rng = np.random.default_rng(args.seed)
     fa = merged["freqai"]
@@ -514,16 +516,16 @@ def main(argv: list[str] | None = None) -> int:
                      "exchange": {"pair_whitelist": args.pairs}, "freqai": freqai_overlay,
                      "ai_suite": suite_overlay}
     merged = deep_merge(merged, bench_overlay)
-    suite = load_suite_config(merged)
+    regime = load_section(merged, "regime", RegimeConfig)
     fa = merged["freqai"]
     horizon = int(fa["feature_parameters"]["label_period_candles"])
     timeframe = merged["timeframe"]
-    gates = suite.risk.gates
+    gates = load_section(merged, "risk", RiskConfig).gates
     if args.entry_filter == "regime":
         filter_text = (f"regime: both models' entries pass the same detector "
-                       f"({suite.regime.detector.kind}) - RegimeMoE blocks regimes "
+                       f"({regime.detector.kind}) - RegimeMoE blocks regimes "
                        f"{list(gates.blocked_regimes)}, the risk layer needs confidence >= "
-                       f"{gates.min_confidence} (top regime probability, {suite.regime.mixture.gate} "
+                       f"{gates.min_confidence} (top regime probability, {regime.mixture.gate} "
                        "gate); the baseline gets these columns from "
                        "bench/freqai_models/TimedRegimeLightGBMRegressor.py")
     else:
@@ -545,11 +547,11 @@ def main(argv: list[str] | None = None) -> int:
                    "label_period_candles": horizon,
                    "include_timeframes": fa["feature_parameters"].get("include_timeframes"),
                    "include_corr_pairlist": corr,
-                   "regime": {"detector": suite.regime.detector.kind,
-                              "n_regimes": suite.regime.n_regimes(),
-                              "gate": suite.regime.mixture.gate,
-                              "expert": suite.regime.mixture.expert.kind,
-                              "min_regime_samples": suite.regime.mixture.min_regime_samples}},
+                   "regime": {"detector": regime.detector.kind,
+                              "n_regimes": regime.n_regimes(),
+                              "gate": regime.mixture.gate,
+                              "expert": regime.mixture.expert.kind,
+                              "min_regime_samples": regime.mixture.min_regime_samples}},
         "entry_filter": {"mode": args.entry_filter, "description": filter_text,
                          "blocked_regimes": list(gates.blocked_regimes),
                          "min_confidence": gates.min_confidence},

@@ -43,7 +43,7 @@ import pandas as pd
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError, load_section
 from plugins.regime.config import RegimeConfig
 from plugins.regime.gated import RegimeGatedModel, regime_frame
 
@@ -55,7 +55,7 @@ class RegimeGatedMoE(BaseRegressionModel):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.regime_config = _with_baseline_params(load_suite_config(self.config).regime,
+        self.regime_config = _with_baseline_params(load_section(self.config, "regime", RegimeConfig),
                                                    self.model_training_parameters)
         self._states: dict[str, tuple[int, Any]] = {}
 

@@ -22,10 +22,11 @@ from pandas import DataFrame
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from FreqaiBaseline import FreqaiBaseline  # noqa: E402  (sibling strategy file)
 
+from plugins.altdata.config import AltDataConfig  # noqa: E402
 from plugins.altdata.drift import DriftMonitor  # noqa: E402
 from plugins.altdata.features import ANY_STALE, AltDataFeatures  # noqa: E402
 from plugins.altdata.live import LiveRefresher  # noqa: E402
-from plugins.core.config import load_suite_config  # noqa: E402
+from plugins.core.config import load_section  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,15 @@ class FreqaiAltData(FreqaiBaseline):
     altdata_refresher: LiveRefresher | None = None
 
     def bot_start(self, **kwargs) -> None:
-        """Validate ``ai_suite``, load the cached series; in dry-run/live start the refresher.
+        """Load ``ai_suite.altdata`` and the cached series; in dry-run/live start the refresher.
 
         Raises:
             SuiteConfigError: invalid ``ai_suite`` (stops the bot with the field named).
         """
-        suite = load_suite_config(self.config)
-        self.altdata = AltDataFeatures(suite.altdata, risk=suite.risk)
+        risk = self.risk_config  # the risk guard's section: the news blackout's window
+        self.altdata = AltDataFeatures(load_section(self.config, "altdata", AltDataConfig),
+                                       blackout_before_min=risk.blackout_before_min,
+                                       blackout_after_min=risk.blackout_after_min)
         if self.dp.runmode.value in ("dry_run", "live"):
             self.altdata_drift = DriftMonitor()
             self.altdata_refresher = LiveRefresher(self.altdata, drift=self.altdata_drift)

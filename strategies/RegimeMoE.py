@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from FreqaiAltData import FreqaiAltData  # noqa: E402  (sibling strategy file)
 
-from plugins.core.config import load_suite_config  # noqa: E402
+from plugins.core.config import load_section  # noqa: E402
+from plugins.regime.config import RegimeConfig  # noqa: E402
 from plugins.regime.features import regime_inputs  # noqa: E402
 from plugins.regime.gated import FEATURE_PREFIX  # noqa: E402
 from plugins.risk.gates import regime_blocked  # noqa: E402
@@ -64,10 +65,10 @@ class RegimeMoE(FreqaiAltData):
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
-        suite = load_suite_config(config)
-        self.regime_window = suite.regime.input_window
-        self.blocked_regimes = suite.risk.gates.blocked_regimes
-        self.plot_config = regime_plot_config(suite.regime.n_regimes())
+        regime = load_section(config, "regime", RegimeConfig)
+        self.regime_window = regime.input_window
+        self.blocked_regimes = self.risk_config.gates.blocked_regimes  # the risk guard's section
+        self.plot_config = regime_plot_config(regime.n_regimes())
 
     def feature_engineering_standard(self, dataframe: DataFrame, metadata: dict,
                                      **kwargs) -> DataFrame:

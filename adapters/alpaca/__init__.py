@@ -28,27 +28,6 @@ US-equity specifics (each documented where it is implemented):
 - The pattern-day-trader rule under $25k (``pdt``).
 - Corporate actions through adjusted bars (``adjustment``; ``bars`` module docstring).
 
-This package imports nothing heavy at import time (``plugins.core.config`` imports
-``adapters.alpaca.config`` for the ``ai_suite.alpaca`` section).
+Import what you need from its modules (``adapters.alpaca.config``, ``.store``, ``.broker``,
+``.feed``...): the package itself imports nothing.
 """
-
-from typing import Any
-
-_EXPORTS = {
-    "AlpacaConfig": "adapters.alpaca.config",
-    "AlpacaCredentials": "adapters.alpaca.config",
-    "AlpacaRest": "adapters.alpaca.client",
-    "AlpacaStore": "adapters.alpaca.store",
-    "AlpacaBroker": "adapters.alpaca.broker",
-    "AlpacaData": "adapters.alpaca.feed",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'adapters.alpaca' has no attribute {name!r}")

@@ -20,7 +20,7 @@
         Lift the drawdown kill switch of that mode (asks to type RESET unless --yes).
 
 Configs are Freqtrade JSON files (default ``config/base.json config/alpaca.json``); only their
-``ai_suite`` section is read (``risk`` and ``alpaca``). Times without an offset are UTC.
+``ai_suite`` section is read (``alpaca``, ``risk``, ``altdata``). Times without an offset are UTC.
 Exit status: 0 ok, 1 runtime error (data, connection, Alpaca), 2 usage or config error.
 """
 
@@ -35,8 +35,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adapters.alpaca.config import AlpacaRunConfig
 from adapters.alpaca.errors import AlpacaConfigError, AlpacaError
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError
 from plugins.core.errors import DataNotFoundError, SuiteError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -94,11 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _suite(args: argparse.Namespace):
+def _suite(args: argparse.Namespace) -> AlpacaRunConfig:
     from adapters.alpaca.runner import load_config_files
 
     paths = args.config or [p for p in DEFAULT_CONFIGS if p.is_file()]
-    return load_suite_config(load_config_files(paths))
+    return AlpacaRunConfig.load(load_config_files(paths))
 
 
 def _strategy(args: argparse.Namespace):

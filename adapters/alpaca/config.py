@@ -1,4 +1,5 @@
-"""Typed settings of the Alpaca adapter (``ai_suite.alpaca``) and the API credentials.
+"""Typed settings of the Alpaca adapter (``ai_suite.alpaca``), the sections a run reads, and the
+API credentials.
 
 Defaults live here only. URLs left at ``None`` mean alpaca-py's own endpoints for the mode
 (paper: ``https://paper-api.alpaca.markets``, ``wss://paper-api.alpaca.markets/stream``; live:
@@ -20,7 +21,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.alpaca.errors import AlpacaConfigError
+from plugins.altdata.config import AltDataConfig
+from plugins.core.config import load_section
 from plugins.core.secrets import register_secret
+from plugins.risk.config import RiskConfig
 
 KEY_ENV = "APCA_API_KEY_ID"
 SECRET_ENV = "APCA_API_SECRET_KEY"
@@ -98,6 +102,29 @@ class AlpacaConfig(BaseModel):
     def mode_dir(self, mode: Mode) -> Path:
         """``<state_dir>/<mode>``: everything one mode writes, never shared with the other."""
         return self.state_dir / mode
+
+
+class AlpacaRunConfig(BaseModel):
+    """The ``ai_suite`` sections an Alpaca run reads: ``alpaca`` (this adapter), ``risk`` (the
+    breakers and entry checks, ``plugins.risk``) and ``altdata`` (where the FOMC/CPI calendar of
+    the news blackout is cached). Each is validated once by its own model (:meth:`load`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    altdata: AltDataConfig = Field(default_factory=AltDataConfig)
+
+    @classmethod
+    def load(cls, freqtrade_config: Mapping) -> AlpacaRunConfig:
+        """The three sections of a Freqtrade config (``plugins.core.config.load_section``).
+
+        Raises:
+            SuiteConfigError: ``ai_suite`` is invalid (the message names the field).
+        """
+        return cls(alpaca=load_section(freqtrade_config, "alpaca", AlpacaConfig),
+                   risk=load_section(freqtrade_config, "risk", RiskConfig),
+                   altdata=load_section(freqtrade_config, "altdata", AltDataConfig))
 
 
 @dataclass(frozen=True)

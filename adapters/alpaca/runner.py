@@ -33,7 +33,7 @@ import backtrader as bt
 import pandas as pd
 
 from adapters.alpaca.bars import BarTimeframe, FileBarSource, feed_plan
-from adapters.alpaca.config import AlpacaConfig
+from adapters.alpaca.config import AlpacaConfig, AlpacaRunConfig
 from adapters.alpaca.feed import AlpacaData
 from adapters.alpaca.guard import GuardedBackBroker, bar_clock
 from adapters.alpaca.metrics import (
@@ -50,7 +50,6 @@ from adapters.alpaca.reconcile import AttributionLedger, ReconciliationReport
 from adapters.alpaca.risk import DAY_TRADES_KEY, PdtSettings, RiskGuard
 from adapters.alpaca.state import LOGGER_NAME, OrderLog, StatePaths, attach_log_file
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.config import SuiteConfig
 from plugins.core.errors import DataNotFoundError, SuiteError
 from plugins.risk.journal import DecisionJournal
 
@@ -145,7 +144,7 @@ def data_names(symbols: Sequence[str], tree: Any | None) -> dict[str, str]:
     return names
 
 
-def event_calendar(suite: SuiteConfig) -> EventCalendar | None:
+def event_calendar(suite: AlpacaRunConfig) -> EventCalendar | None:
     """The FOMC/CPI calendar when a blackout is configured (None when both windows are 0).
 
     Read from ``<altdata cache_dir>/calendar``, else from the bundle's ``macro/calendar``.
@@ -168,7 +167,7 @@ def event_calendar(suite: SuiteConfig) -> EventCalendar | None:
         "and blackout_after_min to 0.")
 
 
-def make_guard(suite: SuiteConfig, journal: DecisionJournal, calendar: MarketCalendar) -> RiskGuard:
+def make_guard(suite: AlpacaRunConfig, journal: DecisionJournal, calendar: MarketCalendar) -> RiskGuard:
     """The risk guard of a run, from ``ai_suite.risk`` and ``ai_suite.alpaca``."""
     cfg = suite.alpaca
     day_trades = (DayTradeCounter(calendar, journal.get_state(DAY_TRADES_KEY)) if cfg.pdt_guard else None)
@@ -236,7 +235,7 @@ def _analyzers(cerebro: bt.Cerebro) -> None:
 
 
 def run_backtest(strategy_cls: type[bt.Strategy], symbols: Sequence[str], *, start: datetime,
-                 end: datetime | None, suite: SuiteConfig, data_dir: Path = DEFAULT_DATA_DIR,
+                 end: datetime | None, suite: AlpacaRunConfig, data_dir: Path = DEFAULT_DATA_DIR,
                  timeframe: str = "1d", cash: float = 100_000.0, fill: str = "close",
                  commission_frac: float = 0.0, risk: bool = True, journal: Path | None = None,
                  names: dict[str, str] | None = None,
@@ -299,7 +298,7 @@ def run_backtest(strategy_cls: type[bt.Strategy], symbols: Sequence[str], *, sta
     return result
 
 
-def run_paper(strategy_cls: type[bt.Strategy], symbols: Sequence[str], *, store, suite: SuiteConfig,
+def run_paper(strategy_cls: type[bt.Strategy], symbols: Sequence[str], *, store, suite: AlpacaRunConfig,
               strategy_id: str, timeframe: str = "1m", history: timedelta = timedelta(days=3),
               max_bars: int = 0, duration_s: float | None = None,
               clock: Callable[[], datetime] | None = None, names: dict[str, str] | None = None,

@@ -27,7 +27,8 @@ from pydantic import ValidationError
 from adapters.replay_exchange.config import ReplayExchangeConfig
 from adapters.replay_exchange.errors import ReplayExchangeError, ReplayStartError
 from adapters.replay_exchange.server import ReplayServer
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError, load_section
+from plugins.execution.config import CostConfig
 
 logger = logging.getLogger("adapters.replay_exchange")
 
@@ -80,7 +81,7 @@ def costs_settings(files: list[str] | None) -> dict:
     merged: dict = {}
     for name in files:
         merged = deep_merge_dicts(json.loads(Path(name).read_text()), merged)
-    return {"costs": load_suite_config(merged).costs,
+    return {"costs": load_section(merged, "costs", CostConfig),
             "cost_timeframe": merged.get("timeframe", "1h")}
 
 

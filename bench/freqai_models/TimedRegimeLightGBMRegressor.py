@@ -38,8 +38,9 @@ for _path in (_HERE, _MODELS):
 from RegimeGatedMoE import _register_output_stats, _unscaled  # noqa: E402
 from TimedLightGBMRegressor import TimedLightGBMRegressor  # noqa: E402
 
-from plugins.core.config import load_suite_config  # noqa: E402
+from plugins.core.config import load_section  # noqa: E402
 from plugins.regime import make_detector  # noqa: E402
+from plugins.regime.config import RegimeConfig  # noqa: E402
 from plugins.regime.features import REGIME_INPUTS  # noqa: E402
 from plugins.regime.gated import regime_frame  # noqa: E402
 
@@ -49,7 +50,7 @@ class TimedRegimeLightGBMRegressor(TimedLightGBMRegressor):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.regime_config = load_suite_config(self.config).regime
+        self.regime_config = load_section(self.config, "regime", RegimeConfig)
         self._detectors: dict[str, tuple[Any, pd.Series]] = {}
 
     def fit(self, data_dictionary: dict, dk: FreqaiDataKitchen, **kwargs) -> Any:

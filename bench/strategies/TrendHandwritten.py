@@ -30,8 +30,9 @@ from pandas import DataFrame
 from technical import qtpylib
 
 from plugins.altdata.calendar import EventCalendar
+from plugins.altdata.config import AltDataConfig
 from plugins.altdata.merge import merge_point_in_time
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 from plugins.risk import RiskGuardMixin
 
 
@@ -51,7 +52,7 @@ class TrendHandwritten(RiskGuardMixin, IStrategy):
     max_entry_position_adjustment = 1
 
     def bot_start(self, **kwargs) -> None:
-        cache: Path = load_suite_config(self.config).altdata.cache_dir
+        cache: Path = load_section(self.config, "altdata", AltDataConfig).cache_dir
         self.fng = pd.read_parquet(cache / "fear_greed.parquet")
         flows = pd.read_parquet(cache / "coinmetrics.parquet")[["netflow_btc", "available_at"]].dropna()
         flows["netflow_48h"] = flows["netflow_btc"].rolling("48h").sum()

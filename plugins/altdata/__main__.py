@@ -28,7 +28,7 @@ from plugins.altdata.contract import utc
 from plugins.altdata.errors import AltDataError
 from plugins.altdata.registry import build_providers
 from plugins.core.atomic import atomic_copy
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError, load_section
 from plugins.marketdata.requirements import load_config
 
 logger = logging.getLogger("plugins.altdata")
@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        config = load_suite_config(load_config(args.config or [Path("config/base.json")])).altdata
+        config = load_section(load_config(args.config or [Path("config/base.json")]), "altdata",
+                              AltDataConfig)
         cache = AltDataCache(config.cache_dir)
         if args.command == "import-shared":
             count = import_shared(_bundle(args.bundle), config)

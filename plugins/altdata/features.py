@@ -24,7 +24,6 @@ from plugins.altdata.feature_sets import derive_features, lookback, sources
 from plugins.altdata.merge import merge_point_in_time
 from plugins.altdata.registry import build_providers
 from plugins.altdata.versions import as_known_timeline, value_columns
-from plugins.risk.config import RiskConfig
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +42,19 @@ class AltDataFeatures:
         providers: the providers (default: ``build_providers(config)``).
         calendar: the event calendar (default: read from ``<cache_dir>/calendar`` when
             ``config.calendar``).
-        risk: supplies the news blackout window (``blackout_before_min`` /
-            ``blackout_after_min``) of ``calendar_blackout``; default ``RiskConfig()``.
+        blackout_before_min / blackout_after_min: the news blackout window of
+            ``calendar_blackout`` (minutes before / after an FOMC decision or CPI release; the
+            risk guard's ``ai_suite.risk`` values, passed in by the strategy).
 
     A provider whose cache file is missing or corrupt (``CacheCorruptError``, logged with the
     file and the fix) starts empty: its features are NaN and flagged stale, never a crash.
     """
 
     def __init__(self, config: AltDataConfig, providers: list[AltDataProvider] | None = None,
-                 calendar: EventCalendar | None = None, risk: RiskConfig | None = None) -> None:
+                 calendar: EventCalendar | None = None, *, blackout_before_min: float,
+                 blackout_after_min: float) -> None:
         self.config = config
-        self.risk = risk or RiskConfig()
+        self.blackout_min = (blackout_before_min, blackout_after_min)
         self.cache = AltDataCache(config.cache_dir)
         self.providers = {p.name: p for p in (providers or build_providers(config))}
         self.shift = pd.Timedelta(days=config.replay_shift_days)
@@ -164,8 +165,7 @@ class AltDataFeatures:
             out[f"{prefix}calendar_hours_to_{kind.lower()}"] = to_next.clip(upper=CALENDAR_CLIP_HOURS)
             out[f"{prefix}calendar_hours_since_{kind.lower()}"] = since.clip(
                 upper=CALENDAR_CLIP_HOURS)
-        out[BLACKOUT] = self.calendar.in_blackout(
-            close, self.risk.blackout_before_min, self.risk.blackout_after_min).astype("int8")
+        out[BLACKOUT] = self.calendar.in_blackout(close, *self.blackout_min).astype("int8")
         return out
 
 

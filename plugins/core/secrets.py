@@ -2,8 +2,9 @@
 
 Every edge that holds a secret registers it here (``register_secret``): the alt-data providers
 their API keys, the LLM client the Anthropic key, the Alpaca credentials both halves of the key
-pair, and ``load_suite_config`` the secrets of the Freqtrade config (``CONFIG_SECRET_PATHS``:
-Telegram token, API-server password / JWT secret / websocket token, exchange keys). Then:
+pair, and ``plugins.core.config.load_section`` the secrets of the Freqtrade config
+(``CONFIG_SECRET_PATHS``: Telegram token, API-server password / JWT secret / websocket token,
+exchange keys). Then:
 
 - ``redact(text)`` replaces every registered value (also URL-encoded) with ``***`` and the value
   of every secret-named query/form parameter (``SECRET_PARAMS``: ``api_key=...``, ``token=...``)

@@ -12,5 +12,6 @@
 The model is applied to backtests by ``plugins.guard.costs.ExecutionCostMixin`` and to dry-run
 fills by the replay exchange (``adapters/replay_exchange``); fees stay Freqtrade's.
 
-Kept import-light: ``plugins.core.config`` imports :mod:`plugins.execution.config`.
+The package imports nothing itself: its consumers load ``ai_suite.costs`` with
+``plugins.core.config.load_section`` and :mod:`plugins.execution.config`'s model.
 """

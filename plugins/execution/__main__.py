@@ -30,12 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from freqtrade.configuration.load_config import load_from_files
     from freqtrade.exceptions import OperationalException
 
-    from plugins.core.config import SuiteConfigError, load_suite_config
+    from plugins.core.config import SuiteConfigError, load_section
+    from plugins.execution.config import CostConfig
     from plugins.execution.report import summarize
 
     try:
         raw = load_from_files([str(p) for p in args.config]) if args.config else {}
-        costs = load_suite_config(raw).costs
+        costs = load_section(raw, "costs", CostConfig)
     except (OperationalException, SuiteConfigError) as err:
         print(f"python -m plugins.execution summary: {err}", file=sys.stderr)
         return 2

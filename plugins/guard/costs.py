@@ -44,7 +44,8 @@ from freqtrade.enums import RunMode
 from freqtrade.exchange import price_to_precision, timeframe_to_seconds
 from freqtrade.persistence import Order, Trade
 
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
+from plugins.execution.config import CostConfig
 from plugins.execution.costs import (
     COLUMNS,
     DAILY_NOTIONAL,
@@ -94,7 +95,7 @@ class ExecutionCostMixin:
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
-        self.cost_config = load_suite_config(config).costs
+        self.cost_config = load_section(config, "costs", CostConfig)
         self.cost_frames: dict[str, pd.DataFrame] = {}
         if self._cost_model_on() and self.startup_candle_count < self.cost_config.required_candles():
             logger.info("Execution costs need %d candles of history; raising %s."

@@ -120,15 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _suite(args: argparse.Namespace):
-    from plugins.core.config import load_suite_config
+def _section(args: argparse.Namespace, key: str, model):
+    """Section ``ai_suite.<key>`` of ``--config`` (absent: defaults), validated by ``model``."""
+    from plugins.core.config import load_section
 
     data = json.loads(args.config.read_text()) if args.config else {}
-    return load_suite_config(data)
+    return load_section(data, key, model)
+
+
+def _altdata_cache(args: argparse.Namespace) -> Path:
+    """``--altdata-dir``, else ``ai_suite.altdata.cache_dir`` of ``--config``."""
+    from plugins.altdata.config import AltDataConfig
+
+    return args.altdata_dir or _section(args, "altdata", AltDataConfig).cache_dir
 
 
 def _llm_config(args: argparse.Namespace) -> LlmConfig:
-    base = _suite(args).llm
+    base = _section(args, "llm", LlmConfig)
     updates = {"model": args.model, "cassette_mode": args.cassette_mode, "cassette_dir": args.cassette_dir,
                "base_url": args.base_url, "output_dir": args.output_dir, "ledger_path": args.ledger}
     if getattr(args, "replay_only", False):
@@ -150,7 +158,7 @@ def _read(path: Path | None) -> str:
 def _briefing(args: argparse.Namespace):
     from plugins.llm.briefing import build_briefing, last_closed_time, utc_time
 
-    cache = args.altdata_dir or _suite(args).altdata.cache_dir
+    cache = _altdata_cache(args)
     at = utc_time(args.at) if args.at else last_closed_time(args.datadir, args.pair)
     news = tuple(line.strip() for line in _read(args.news).splitlines() if line.strip())
     return build_briefing(args.datadir, cache, args.pair, at, tuple(args.timeframes.split(",")),
@@ -218,7 +226,7 @@ def _council(args: argparse.Namespace) -> int:
         if not (args.start and args.end):
             print("council: give both --from and --to", file=sys.stderr)
             return 1
-        cache = args.altdata_dir or _suite(args).altdata.cache_dir
+        cache = _altdata_cache(args)
         verdicts = run_council_range(client, args.datadir, cache, args.pair, utc_time(args.start),
                                      utc_time(args.end), pd.Timedelta(args.every).to_pytimedelta())
     else:

@@ -17,5 +17,6 @@ variants, promotion gates and the strict look-ahead check.
   unpredicted last candle removed (a strict verdict).
 - ``python -m plugins.research``: the ``promote``, ``survival`` and ``lookahead`` commands.
 
-Kept import-light: ``plugins.core.config`` imports :mod:`plugins.research.config`.
+The package imports nothing itself: its consumers load ``ai_suite.research`` with
+``plugins.core.config.load_section`` and :mod:`plugins.research.config`'s model.
 """

@@ -105,9 +105,10 @@ def _config(files: list[Path]) -> dict:
 
 
 def _research_config(raw: dict):
-    from plugins.core.config import load_suite_config
+    from plugins.core.config import load_section
+    from plugins.research.config import ResearchConfig
 
-    return load_suite_config(raw).research
+    return load_section(raw, "research", ResearchConfig)
 
 
 def _promote(args: argparse.Namespace) -> int:

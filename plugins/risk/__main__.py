@@ -113,7 +113,8 @@ def _configs(paths: list[Path]) -> dict:
 
 
 def _stage(args: argparse.Namespace) -> int:
-    from plugins.core.config import load_suite_config
+    from plugins.core.config import load_section
+    from plugins.risk.config import StageConfig
 
     store = StageStore(args.user_data_dir / STORE_NAME)
     now, by = datetime.now(UTC), os.environ.get("USER", "cli")
@@ -134,7 +135,7 @@ def _stage(args: argparse.Namespace) -> int:
     if not args.strategy:
         raise StageError(f"stage {args.action} needs --strategy NAME")
     if args.action == "promote":
-        cfg = load_suite_config(_configs(args.config)).stages
+        cfg = load_section(_configs(args.config), "stages", StageConfig)
         change = promote(store, args.strategy, cfg.promotion_min_trades, cfg.promotion_tolerance,
                          now, by)
     else:

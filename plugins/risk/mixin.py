@@ -56,9 +56,11 @@ from freqtrade.enums import RunMode
 from freqtrade.persistence import PairLocks, Trade
 
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.altdata.config import AltDataConfig
+from plugins.core.config import SuiteConfigError, load_section
 from plugins.risk.account import AccountError, EquityAnchors, account_snapshot
 from plugins.risk.breakers import cap_stake, evaluate, held_by_locks, pair_cooldown_until
+from plugins.risk.config import RiskConfig, StageConfig
 from plugins.risk.gates import EMA_COLUMN, GateResult, evaluate_gates, gate_indicators, gate_inputs
 from plugins.risk.journal import (
     DecisionJournal,
@@ -136,7 +138,9 @@ class RiskGuardMixin:
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
-        self.risk_config = load_suite_config(config).risk
+        self.risk_config = load_section(config, "risk", RiskConfig)
+        self.stage_config = load_section(config, "stages", StageConfig)
+        self.risk_calendar_dir = load_section(config, "altdata", AltDataConfig).cache_dir / "calendar"
         gates = self.risk_config.gates
         if gates.enabled and self.startup_candle_count < gates.required_startup():
             logger.info("Entry gates need %d startup candles; raising %s.startup_candle_count "
@@ -253,8 +257,6 @@ class RiskGuardMixin:
     # --- the guard ------------------------------------------------------------------------
 
     def _risk_start(self) -> None:
-        suite = load_suite_config(self.config)
-        self.risk_config = suite.risk
         if self.risk_config.flatten_on_halt and not self.use_exit_signal:
             raise SuiteConfigError(
                 "ai_suite.risk.flatten_on_halt exits trades through custom_exit, which Freqtrade "
@@ -269,13 +271,12 @@ class RiskGuardMixin:
         self._risk_last_signal: dict[tuple[str, str], pd.Timestamp] = {}
         self.risk_signals = SignalCounter(self.timeframe, self.risk_config.signal_window_candles,
                                           self.risk_config.signal_history_windows)
-        self.stage_config = suite.stages
         live = self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE)
-        self.stage_store = StageStore.for_config(self.config, live) if suite.stages.enabled else None
+        self.stage_store = StageStore.for_config(self.config, live) if self.stage_config.enabled else None
         self.stage_record: StageRecord | None = None
         self.risk_calendar = None
         if self.risk_config.blackout_before_min or self.risk_config.blackout_after_min:
-            folder = suite.altdata.cache_dir / "calendar"
+            folder = self.risk_calendar_dir
             try:
                 self.risk_calendar = EventCalendar.from_dir(folder)
             except FileNotFoundError as err:

@@ -3,16 +3,16 @@
 Each command calls the same Python API as ``python -m plugins.llm ideas|review|approve``, with
 the bot's own inputs (its data dir, decision journal, trades and, for a review, the strategy
 tree its strategy was compiled from). An LLM is never needed to run the bot and never sits on
-the order path: when ``plugins.llm`` is not importable, there is no API key and no cassette
-for the prompt, the budget refuses the call or the inputs are missing, the command answers
-``not available: <reason>`` (:class:`LlmUnavailable`). ``/brief`` takes only the
+the order path: when there is no API key and no cassette for the prompt, the budget refuses
+the call or the inputs are missing, the command answers ``not available: <reason>``
+(:class:`LlmUnavailable`). ``plugins.llm`` is imported by the commands themselves (not when the
+bot attaches them): a bot that never runs one never loads the LLM client. ``/brief`` takes only the
 deterministic market briefing from here (``market_briefing``: no LLM call).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,15 +23,16 @@ from typing import Any
 
 import pandas as pd
 
+from plugins.altdata.config import AltDataConfig
 from plugins.core.atomic import atomic_write
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 from plugins.core.errors import DataNotFoundError
+from plugins.llm.config import LlmConfig
 from plugins.risk.journal import JournalRow
 from plugins.rpc.status import Answer
 
 logger = logging.getLogger(__name__)
 
-LLM_PACKAGE = "plugins.llm"
 #: Where approved trees and their compiled strategies go (``python -m plugins.llm approve``'s
 #: defaults, relative to the bot's working folder: the repository root).
 TREES_DIR = Path("strategies/trees")
@@ -53,21 +54,15 @@ class LlmBadInput(LlmRefused):
     REST answers 422, Telegram ``Refused: <reason>``."""
 
 
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"{LLM_PACKAGE}.{name}")
-    except ImportError as err:
-        raise LlmUnavailable(f"{LLM_PACKAGE}.{name} cannot be imported ({err})") from err
-
-
 @contextmanager
 def _unavailable_on_llm_errors() -> Iterator[None]:
     """Turn the LLM layer's "cannot answer" errors (no key / cassette, budget) and missing
     input data into :class:`LlmUnavailable`; anything else propagates."""
-    errors = _module("errors")
+    from plugins.llm.errors import BudgetExceededError, LlmUnavailableError
+
     try:
         yield
-    except (errors.LlmUnavailableError, errors.BudgetExceededError, DataNotFoundError) as err:
+    except (LlmUnavailableError, BudgetExceededError, DataNotFoundError) as err:
         raise LlmUnavailable(str(err)) from err
 
 
@@ -82,36 +77,46 @@ class LlmHooks:
     """The LLM commands for a bot running with Freqtrade ``config``.
 
     Args:
-        config: the Freqtrade config (``ai_suite.llm`` / ``ai_suite.altdata``, ``datadir``).
+        config: the Freqtrade config (``datadir``; its ``ai_suite.llm`` and the alt-data cache
+            folder of ``ai_suite.altdata`` are loaded here, once).
         trees_dir / compiled_dir: where ``/approve`` writes the new tree version and its
             compiled strategies.
+
+    Raises:
+        SuiteConfigError: ``ai_suite.llm`` or ``ai_suite.altdata`` is invalid.
     """
 
     def __init__(self, config: dict, trees_dir: Path = TREES_DIR,
                  compiled_dir: Path = COMPILED_DIR) -> None:
         self.config = config
+        self.llm_config = load_section(config, "llm", LlmConfig)
+        self.altdata_cache_dir = load_section(config, "altdata", AltDataConfig).cache_dir
         self.trees_dir = trees_dir
         self.compiled_dir = compiled_dir
 
     def _client(self) -> Any:
-        return _module("client").AnthropicLlm(load_suite_config(self.config).llm)
+        from plugins.llm.client import AnthropicLlm
+
+        return AnthropicLlm(self.llm_config)
 
     def _briefing(self, pair: str) -> Any:
-        briefing_mod = _module("briefing")
+        from plugins.llm.briefing import build_briefing, last_closed_time
+
         datadir = Path(self.config.get("datadir") or "user_data/data/binance")
-        cache_dir = load_suite_config(self.config).altdata.cache_dir
         with _unavailable_on_llm_errors():
-            at = briefing_mod.last_closed_time(datadir, pair)
-            return briefing_mod.build_briefing(datadir, cache_dir, pair, at)
+            at = last_closed_time(datadir, pair)
+            return build_briefing(datadir, self.altdata_cache_dir, pair, at)
 
     def market_briefing(self, pair: str) -> str:
         """The deterministic "Current Market State" markdown of ``pair`` (no LLM call):
         ``plugins.llm.briefing`` on the bot's data dir at its newest closed 1h candle.
 
         Raises:
-            LlmUnavailable: no ``plugins.llm`` or no candles of ``pair`` in the data dir.
+            LlmUnavailable: no candles of ``pair`` in the data dir.
         """
-        return _module("briefing").render_markdown(self._briefing(pair))
+        from plugins.llm.briefing import render_markdown
+
+        return render_markdown(self._briefing(pair))
 
     def ideas(self, pair: str, thesis: str) -> Answer:
         """``/ideas <thesis>``: the deterministic market briefing of ``pair`` from the bot's
@@ -119,16 +124,16 @@ class LlmHooks:
         written under ``ai_suite.llm.output_dir/ideas``; nothing acts on them).
 
         Raises:
-            LlmUnavailable: no ``plugins.llm``, key/cassette, budget, or candles.
+            LlmUnavailable: no key/cassette, budget, or candles.
         """
-        ideas_mod = _module("ideas")
-        suite = load_suite_config(self.config)
+        from plugins.llm.ideas import generate_ideas, write_ideas
+
         briefing = self._briefing(pair)
         with _unavailable_on_llm_errors():
-            result = ideas_mod.generate_ideas(self._client(), briefing, thesis)
+            result = generate_ideas(self._client(), briefing, thesis)
         digest = hashlib.sha256((briefing.model_dump_json() + thesis).encode()).hexdigest()[:8]
-        _, markdown = ideas_mod.write_ideas(result, suite.llm.output_dir,
-                                            f"{briefing.at:%Y%m%d-%H%M}-{digest}")
+        _, markdown = write_ideas(result, self.llm_config.output_dir,
+                                  f"{briefing.at:%Y%m%d-%H%M}-{digest}")
         lines = ([f"ABSTAIN: no ideas: {result.reason}"] if result.status == "abstain" else [])
         lines += [f"- {i.direction} {i.pair} entry {i.entry_zone.low:g}-{i.entry_zone.high:g} "
                   f"stop {i.stop_loss:g} targets {', '.join(f'{t:g}' for t in i.targets)} "
@@ -147,22 +152,23 @@ class LlmHooks:
         ``/approve`` takes. The tree is written to ``<output_dir>/trees/`` for the review.
 
         Raises:
-            LlmUnavailable: no ``plugins.llm``, no tree, no key/cassette, budget.
+            LlmUnavailable: no tree, no key/cassette, budget.
         """
+        from plugins.llm.review import run_review
+        from plugins.llm.review_stats import compute_stats
+        from plugins.strategy_tree.io import dumps_tree
+
         if tree is None:
             raise LlmUnavailable(f"{strategy_name} was not compiled from a strategy tree; a "
                                  "review proposes tree changes (run a strategy from "
                                  "strategies/compiled/, or python -m plugins.llm review --tree)")
-        review_mod, stats_mod = _module("review"), _module("review_stats")
-        tree_io = importlib.import_module("plugins.strategy_tree.io")
-        output_dir = load_suite_config(self.config).llm.output_dir
+        output_dir = self.llm_config.output_dir
         tree_file = output_dir / "trees" / f"{tree.name}.yaml"
-        text = tree_io.dumps_tree(tree)
+        text = dumps_tree(tree)
         atomic_write(tree_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        stats = stats_mod.compute_stats(trades, list(journal), strategy_name, starting_balance,
-                                        since=since)
+        stats = compute_stats(trades, list(journal), strategy_name, starting_balance, since=since)
         with _unavailable_on_llm_errors():
-            out = review_mod.run_review(self._client(), stats, trades, tree_file, output_dir)
+            out = run_review(self._client(), stats, trades, tree_file, output_dir)
         summary = out.narrative.summary if out.narrative else "no narrative"
         proposal = bool(out.proposal)
         text = (f"Review {out.review_id}: {summary}\n{len(out.applied)} tree change(s) proposed, "
@@ -179,18 +185,17 @@ class LlmHooks:
         bot is not changed; deploy the new strategy through the stages).
 
         Raises:
-            LlmUnavailable: no ``plugins.llm``.
             LlmBadInput: ``review_id`` is not of the shape ``plugins.llm`` generates.
             LlmRefused: unknown id, nothing to approve, already approved, invalid proposal.
         """
-        review_mod = _module("review")
-        output_dir = load_suite_config(self.config).llm.output_dir
+        from plugins.llm.review import ReviewError, ReviewIdError, approve
+
         try:
-            result = review_mod.approve(review_id, output_dir, self.trees_dir, self.compiled_dir,
-                                        now=now)
-        except review_mod.ReviewIdError as err:
+            result = approve(review_id, self.llm_config.output_dir, self.trees_dir,
+                             self.compiled_dir, now=now)
+        except ReviewIdError as err:
             raise LlmBadInput(str(err)) from err
-        except review_mod.ReviewError as err:
+        except ReviewError as err:
             raise LlmRefused(str(err)) from err
         logger.warning("Review %s approved by %s: %s", review_id, by, result.tree_path)
         return Answer({"id": review_id, "approved_by": by, "tree": str(result.tree_path),

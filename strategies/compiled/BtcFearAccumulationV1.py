@@ -72,7 +72,8 @@ from freqtrade.strategy import IStrategy
 from pandas import DataFrame, Timestamp
 
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.config import load_suite_config
+from plugins.altdata.config import AltDataConfig
+from plugins.core.config import load_section
 from plugins.guard.costs import ExecutionCostMixin
 from plugins.risk import RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
@@ -176,7 +177,7 @@ class BtcFearAccumulationV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):
         """
         check_timeframe(TREE, self.timeframe)
         self.tree_start = activation_start(self.config)
-        cache_dir = load_suite_config(self.config).altdata.cache_dir
+        cache_dir = load_section(self.config, "altdata", AltDataConfig).cache_dir
         self.tree_altdata = self.load_tree_altdata(cache_dir)
         require_altdata(TREE, self.tree_altdata, cache_dir, type(self).__name__)
         self.tree_calendar = load_calendar(cache_dir / 'calendar', ['filters[0]'])

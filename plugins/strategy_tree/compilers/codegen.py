@@ -135,7 +135,8 @@ _IMPORTS = (
     ("freqtrade.exchange", "timeframe_to_prev_date"),
     ("freqtrade.persistence", "Trade"), ("freqtrade.strategy", "IStrategy"),
     ("pandas", "DataFrame"), ("pandas", "Timestamp"),
-    ("plugins.altdata.calendar", "EventCalendar"), ("plugins.core.config", "load_suite_config"),
+    ("plugins.altdata.calendar", "EventCalendar"), ("plugins.altdata.config", "AltDataConfig"),
+    ("plugins.core.config", "load_section"),
     ("plugins.guard.costs", "ExecutionCostMixin"), ("plugins.risk", "RiskGuardMixin"),
     *[("plugins.strategy_tree.compilers.ft_runtime", n) for n in (
         "activation_start", "batch_value", "check_timeframe", "entry_fills", "highest_high",

@@ -264,7 +264,7 @@ def _bot_start(code: Code, tree: StrategyTree, name: str) -> None:
     code.add("check_timeframe(TREE, self.timeframe)", 2)
     code.add("self.tree_start = activation_start(self.config)", 2)
     if altdata or calendar:
-        code.add("cache_dir = load_suite_config(self.config).altdata.cache_dir", 2)
+        code.add('cache_dir = load_section(self.config, "altdata", AltDataConfig).cache_dir', 2)
     if altdata:
         code.add("self.tree_altdata = self.load_tree_altdata(cache_dir)", 2)
         code.add("require_altdata(TREE, self.tree_altdata, cache_dir, type(self).__name__)", 2)

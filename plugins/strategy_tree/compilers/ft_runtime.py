@@ -40,8 +40,9 @@ from freqtrade.strategy import stoploss_from_absolute
 from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.registry import build_providers
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 from plugins.strategy_tree.compilers.common import altdata_series
+from plugins.strategy_tree.config import StrategyTreeConfig
 from plugins.strategy_tree.errors import TreeEvaluationError
 from plugins.strategy_tree.interpreter import altdata_frame
 from plugins.strategy_tree.schema import StrategyTree
@@ -168,7 +169,7 @@ def activation_start(config: dict) -> pd.Timestamp | None:
     hyperopt the start of ``--timerange``; in dry-run / live the bot's start (now). None (no
     time range start): the first candle, as the interpreter's default.
     """
-    start = load_suite_config(config).strategy_tree.start
+    start = load_section(config, "strategy_tree", StrategyTreeConfig).start
     if start is not None:
         when = pd.Timestamp(start)
         return when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")

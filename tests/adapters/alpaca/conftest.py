@@ -13,10 +13,9 @@ import backtrader as bt
 import pytest
 from pytest_httpserver import HTTPServer
 
-from adapters.alpaca.config import AlpacaConfig, AlpacaCredentials
+from adapters.alpaca.config import AlpacaConfig, AlpacaCredentials, AlpacaRunConfig
 from adapters.alpaca.runner import RunResult, run_paper
 from adapters.alpaca.store import AlpacaStore
-from plugins.core.config import SuiteConfig
 from plugins.risk.config import RiskConfig
 from tests.adapters.alpaca.fake_alpaca import FakeAlpaca, FakeStreams, minute_bar, minutes_before
 
@@ -65,10 +64,10 @@ def alpaca_config(fake: FakeAlpaca, tmp_path: Path) -> AlpacaConfig:
 
 
 @pytest.fixture
-def suite(alpaca_config: AlpacaConfig) -> SuiteConfig:
+def suite(alpaca_config: AlpacaConfig) -> AlpacaRunConfig:
     """The suite config of paper tests: default risk, no FOMC/CPI blackout (tests run at any
     wall time, a real event must not decide them)."""
-    return SuiteConfig(alpaca=alpaca_config,
+    return AlpacaRunConfig(alpaca=alpaca_config,
                        risk=RiskConfig(blackout_before_min=0, blackout_after_min=0))
 
 
@@ -96,7 +95,7 @@ class Script(bt.Strategy):
             action(self)
 
 
-def session(fake: FakeAlpaca, suite: SuiteConfig, actions: dict[int, list[Callable]], *,
+def session(fake: FakeAlpaca, suite: AlpacaRunConfig, actions: dict[int, list[Callable]], *,
             symbols: tuple[str, ...] = ("SPY",), bars: int = 6, interval_s: float = 0.25,
             between: Callable[[int], None] | None = None, strategy_id: str = "script",
             clock: Callable[[], datetime] | None = None, seen: list | None = None,

@@ -11,10 +11,9 @@ import pytest
 
 from adapters.alpaca.__main__ import main
 from adapters.alpaca.bars import BarTimeframe, FileBarSource, interpreter_candles
-from adapters.alpaca.config import AlpacaConfig
+from adapters.alpaca.config import AlpacaConfig, AlpacaRunConfig
 from adapters.alpaca.nyse import MarketCalendar
 from adapters.alpaca.runner import DEFAULT_DATA_DIR, data_names, run_backtest, strategy_from_tree
-from plugins.core.config import SuiteConfig
 from plugins.risk.config import RiskConfig
 from tests.conftest import REPO_ROOT
 
@@ -44,7 +43,7 @@ def test_backtest_when_compiled_tree_on_real_equity_bars_then_same_actions_as_th
     bars = FileBarSource(DEFAULT_DATA_DIR, MarketCalendar()).bars(symbol, BarTimeframe(1, "Day"), START, END)
     expected = interpreter_actions(evaluate(tree, interpreter_candles(bars, BarTimeframe(1, "Day")),
                                             pair=names[symbol]).frame)
-    suite = SuiteConfig(risk=QUIET, alpaca=AlpacaConfig(state_dir=tmp_path))
+    suite = AlpacaRunConfig(risk=QUIET, alpaca=AlpacaConfig(state_dir=tmp_path))
     # Act: AlpacaData feeds (bars stamped at the NYSE close), the guarded broker, fills at close
     result = run_backtest(cls, [symbol], start=START, end=END, suite=suite, names=names, risk=risk)
     # Assert

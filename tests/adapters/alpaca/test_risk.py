@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import backtrader as bt
 import pytest
 
+from adapters.alpaca.config import AlpacaConfig, AlpacaRunConfig
 from adapters.alpaca.nyse import MarketCalendar
 from adapters.alpaca.pdt import DayTradeCounter
 from adapters.alpaca.risk import LOCKS_KEY, RiskGuard, reset_kill_switch
 from adapters.alpaca.runner import BUNDLE_CALENDAR, run_backtest
 from adapters.alpaca.state import StatePaths
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.config import SuiteConfig
 from plugins.risk.account import PEAK_KEY
 from plugins.risk.config import RiskConfig
 from plugins.risk.journal import DecisionJournal
@@ -114,10 +114,8 @@ class AlwaysIn(bt.Strategy):
             self.since = len(spy)
 
 
-def _suite(tmp_path, **risk) -> SuiteConfig:
-    from adapters.alpaca.config import AlpacaConfig
-
-    return SuiteConfig(alpaca=AlpacaConfig(state_dir=tmp_path / "alpaca"),
+def _suite(tmp_path, **risk) -> AlpacaRunConfig:
+    return AlpacaRunConfig(alpaca=AlpacaConfig(state_dir=tmp_path / "alpaca"),
                        risk=RiskConfig(blackout_before_min=0, blackout_after_min=0, **risk))
 
 
@@ -205,7 +203,6 @@ def test_cli_reset_killswitch_when_locked_then_lifted_and_journaled(tmp_path, ca
     import json
 
     from adapters.alpaca.__main__ import main
-    from adapters.alpaca.config import AlpacaConfig
 
     config = tmp_path / "alpaca.json"
     config.write_text(json.dumps({"ai_suite": {"alpaca": {"state_dir": str(tmp_path / "state")}}}))

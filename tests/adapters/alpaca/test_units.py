@@ -9,22 +9,22 @@ import msgpack
 import pandas as pd
 import pytest
 
-from adapters.alpaca.config import AlpacaConfig, AlpacaCredentials
+from adapters.alpaca.config import AlpacaConfig, AlpacaCredentials, AlpacaRunConfig
 from adapters.alpaca.errors import AlpacaConfigError, AlpacaProtocolError
 from adapters.alpaca.metrics import ClosedTradeRecord, compute_metrics, red_flags, render_table
 from adapters.alpaca.parsing import order_update, stream_bar
 from adapters.alpaca.state import StatePaths
 from adapters.alpaca.store import AlpacaStore
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError
 
 T0 = datetime(2024, 1, 2, 21, tzinfo=UTC)
 
 
 def test_suite_config_when_alpaca_section_then_validated_and_unknown_keys_rejected():
-    suite = load_suite_config({"ai_suite": {"alpaca": {"feed": "sip", "pdt_min_equity_usd": 30000}}})
+    suite = AlpacaRunConfig.load({"ai_suite": {"alpaca": {"feed": "sip", "pdt_min_equity_usd": 30000}}})
     assert suite.alpaca.feed == "sip" and suite.alpaca.adjustment == "all"
     with pytest.raises(SuiteConfigError, match="ai_suite.alpaca.api_key"):
-        load_suite_config({"ai_suite": {"alpaca": {"api_key": "PK..."}}})
+        AlpacaRunConfig.load({"ai_suite": {"alpaca": {"api_key": "PK..."}}})
 
 
 def test_credentials_when_env_missing_then_error_names_both_variables():

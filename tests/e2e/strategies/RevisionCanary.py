@@ -16,10 +16,11 @@ import pandas as pd
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
+from plugins.altdata.config import AltDataConfig
 from plugins.altdata.contract import AVAILABLE_AT
 from plugins.altdata.features import AltDataFeatures
 from plugins.altdata.merge import merge_point_in_time
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 
 FEAR = 50.0
 ENTRY_HOUR, EXIT_HOUR = 2, 8
@@ -38,7 +39,9 @@ class RevisionCanary(IStrategy):
     process_only_new_candles = True
 
     def bot_start(self, **kwargs) -> None:
-        self.altdata = AltDataFeatures(load_suite_config(self.config).altdata)
+        # no risk guard here: the blackout column is not read (no window)
+        self.altdata = AltDataFeatures(load_section(self.config, "altdata", AltDataConfig),
+                                       blackout_before_min=0, blackout_after_min=0)
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return self.altdata.add_features(dataframe, self.timeframe, feature_prefix="")

@@ -20,6 +20,7 @@ from plugins.altdata.errors import CacheCorruptError, ProviderSchemaError
 from plugins.altdata.features import ANY_STALE, AltDataFeatures
 from plugins.altdata.providers.fear_greed import FearGreedProvider
 from tests.conftest import bundle_dir
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN
 from tests.plugins.altdata.provider_cases import all_cases
 from tests.plugins.altdata.test_cli import run_cli
 
@@ -153,7 +154,7 @@ def test_features_when_a_cache_file_is_corrupt_then_error_logged_and_provider_st
 
     features = AltDataFeatures(AltDataConfig(cache_dir=tmp_path, calendar=False,
                                              feature_providers=("fear_greed",)),
-                               providers=[provider])
+                               providers=[provider], **NEWS_BLACKOUT_MIN)
     candles = pd.DataFrame({"date": pd.date_range("2024-03-01", periods=5, freq="1h", tz="UTC")})
     out = features.add_features(candles, "1h")
 

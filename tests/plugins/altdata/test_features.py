@@ -10,6 +10,7 @@ import pytest
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.features import ANY_STALE, BLACKOUT, AltDataFeatures
 from tests.conftest import bundle_dir
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def candles() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def features(altdata_cache) -> AltDataFeatures:
-    return AltDataFeatures(AltDataConfig(cache_dir=altdata_cache))
+    return AltDataFeatures(AltDataConfig(cache_dir=altdata_cache), **NEWS_BLACKOUT_MIN)
 
 
 def test_add_features_when_all_sources_cached_then_freqai_columns_and_no_stale_rows(
@@ -59,15 +60,16 @@ def test_add_features_when_cache_empty_then_everything_stale_not_filled(tmp_path
     for name in ("fomc_dates.csv", "cpi_release_dates.csv"):
         (tmp_path / "calendar" / name).write_bytes((altdata_cache / "calendar" / name).read_bytes())
 
-    out = AltDataFeatures(AltDataConfig(cache_dir=tmp_path)).add_features(candles, "1h")
+    out = AltDataFeatures(AltDataConfig(cache_dir=tmp_path), **NEWS_BLACKOUT_MIN).add_features(candles, "1h")
 
     assert out[ANY_STALE].eq(1).all()
     assert out.filter(like="%-coinmetrics").isna().all().all()
 
 
 def test_replay_shift_days_moves_series_and_calendar_together(altdata_cache, candles):
-    shifted = AltDataFeatures(AltDataConfig(cache_dir=altdata_cache, replay_shift_days=10))
-    plain = AltDataFeatures(AltDataConfig(cache_dir=altdata_cache))
+    shifted = AltDataFeatures(AltDataConfig(cache_dir=altdata_cache, replay_shift_days=10),
+                              **NEWS_BLACKOUT_MIN)
+    plain = AltDataFeatures(AltDataConfig(cache_dir=altdata_cache), **NEWS_BLACKOUT_MIN)
     later = candles.assign(date=candles["date"] + pd.Timedelta(days=10))
 
     a = shifted.add_features(later, "1h").drop(columns="date")
@@ -77,7 +79,8 @@ def test_replay_shift_days_moves_series_and_calendar_together(altdata_cache, can
 
 
 def test_config_rejects_unknown_keys_naming_the_field():
-    from plugins.core.config import SuiteConfigError, load_suite_config
+    from plugins.core.config import SuiteConfigError, load_section
 
     with pytest.raises(SuiteConfigError, match="ai_suite.altdata.cache_dri"):
-        load_suite_config(json.loads('{"ai_suite": {"altdata": {"cache_dri": "x"}}}'))
+        load_section(json.loads('{"ai_suite": {"altdata": {"cache_dri": "x"}}}'), "altdata",
+                     AltDataConfig)

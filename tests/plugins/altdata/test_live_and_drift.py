@@ -14,6 +14,7 @@ from plugins.altdata.features import AltDataFeatures
 from plugins.altdata.live import LiveRefresher
 from plugins.altdata.providers.fear_greed import FearGreedProvider
 from tests.conftest import bundle_dir
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN
 from tests.plugins.altdata.provider_cases import FAST_HTTP
 
 
@@ -30,7 +31,7 @@ def features(tmp_path, httpserver) -> AltDataFeatures:
     config = AltDataConfig(cache_dir=tmp_path, calendar=False, feature_providers=("fear_greed",),
                            providers={"fear_greed": ProviderSettings(base_url=httpserver.url_for(""))})
     provider = FearGreedProvider(base_url=httpserver.url_for("").rstrip("/"), http=FAST_HTTP)
-    return AltDataFeatures(config, providers=[provider])
+    return AltDataFeatures(config, providers=[provider], **NEWS_BLACKOUT_MIN)
 
 
 def shipped_until(day: str) -> dict:

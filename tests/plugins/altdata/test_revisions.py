@@ -18,6 +18,7 @@ from plugins.altdata.features import AltDataFeatures
 from plugins.altdata.merge import merge_point_in_time
 from plugins.altdata.providers.fear_greed import FearGreedProvider
 from plugins.altdata.versions import as_known_timeline
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN
 
 DAY = pd.Timestamp("2024-03-04", tz="UTC")
 LAG = pd.Timedelta(minutes=15)  # Fear & Greed: D 00:00 + 15 min
@@ -152,7 +153,7 @@ def test_add_features_when_cache_holds_revisions_then_derived_features_use_only_
         cache.update(provider, revised, known_at=day + pd.Timedelta(days=k % 3 * 3, hours=9))
     features = AltDataFeatures(AltDataConfig(cache_dir=tmp_path, calendar=False,
                                              feature_providers=("fear_greed",)),
-                               providers=[provider])
+                               providers=[provider], **NEWS_BLACKOUT_MIN)
     candles = hourly(days[7], 24 * 20)
 
     out = features.add_features(candles, "1h", feature_prefix="")

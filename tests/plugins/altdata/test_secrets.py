@@ -21,6 +21,7 @@ from plugins.altdata.errors import AltDataError
 from plugins.altdata.features import AltDataFeatures
 from plugins.altdata.live import LiveRefresher
 from plugins.altdata.providers.coinmetrics import PATH as COINMETRICS_PATH
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN
 from tests.plugins.altdata.provider_cases import ProviderCase, all_cases
 
 KEYED = [c for c in all_cases() if c.make_keyed is not None]
@@ -112,7 +113,7 @@ def test_live_refresh_when_keyed_source_fails_then_warning_logged_without_key(
         keyed, key, tmp_path, caplog):
     provider = keyed.make_keyed(UNREACHABLE, key)
     features = AltDataFeatures(AltDataConfig(cache_dir=tmp_path, calendar=False),
-                               providers=[provider])
+                               providers=[provider], **NEWS_BLACKOUT_MIN)
     refresher = LiveRefresher(features, now=lambda: pd.Timestamp("2024-05-01", tz="UTC"))
     caplog.set_level(logging.DEBUG)
 

@@ -9,8 +9,9 @@ import traceback
 import uuid
 
 import pytest
+from pydantic import BaseModel
 
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 from plugins.core.errors import SuiteError
 from plugins.core.secrets import MASK, redact, register_secret, safe_cause
 
@@ -134,7 +135,11 @@ def test_raise_when_cause_is_clean_then_safe_cause_keeps_the_chain():
     assert isinstance(raised.value.__cause__, ConnectionError)
 
 
-def test_load_suite_config_when_telegram_api_server_and_exchange_secrets_then_masked_everywhere(
+class AnySection(BaseModel):
+    """A section model with no fields (what it validates does not matter here)."""
+
+
+def test_load_section_when_telegram_api_server_and_exchange_secrets_then_masked_everywhere(
         caplog):
     token, password, jwt, ws = (fresh_secret(n) for n in ("tg", "pw", "jwt", "ws"))
     exchange_secret = fresh_secret("ex")
@@ -144,7 +149,7 @@ def test_load_suite_config_when_telegram_api_server_and_exchange_secrets_then_ma
               "exchange": {"name": "binance", "key": "", "secret": exchange_secret}}
     caplog.set_level(logging.DEBUG)
 
-    load_suite_config(config)
+    load_section(config, "risk", AnySection)  # loading any section registers them
     logging.getLogger("freqtrade.rpc.telegram").info(
         "posting to https://api.telegram.org/bot%s/sendMessage", token)
     logging.getLogger("plugins.rpc").debug("api auth %s %s %s %s", password, jwt, ws, exchange_secret)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.core.config import SuiteConfigError, load_suite_config
+from plugins.core.config import SuiteConfigError, load_section
+from plugins.execution.config import CostConfig
 
 
 def test_costs_when_section_absent_then_model_on_with_documented_defaults():
-    costs = load_suite_config({}).costs
+    costs = load_section({}, "costs", CostConfig)
 
     assert costs.enabled is True
     assert costs.impact_y == 1.0 and costs.latency_bps == 1.0 and costs.fixed_bps is None
@@ -17,7 +18,7 @@ def test_costs_when_section_absent_then_model_on_with_documented_defaults():
 
 
 def test_costs_when_disabled_explicitly_then_off():
-    costs = load_suite_config({"ai_suite": {"costs": {"enabled": False}}}).costs
+    costs = load_section({"ai_suite": {"costs": {"enabled": False}}}, "costs", CostConfig)
 
     assert costs.enabled is False
     assert costs.describe().startswith("off")
@@ -33,7 +34,7 @@ def test_costs_when_disabled_explicitly_then_off():
 ])
 def test_costs_when_value_invalid_then_error_names_field_and_fix(section, field, hint):
     with pytest.raises(SuiteConfigError) as err:
-        load_suite_config({"ai_suite": {"costs": section}})
+        load_section({"ai_suite": {"costs": section}}, "costs", CostConfig)
 
     assert field in str(err.value)
     assert hint in str(err.value)

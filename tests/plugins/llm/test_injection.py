@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from plugins.core.config import load_suite_config
+from plugins.core.config import load_section
 from plugins.llm.council import journal_verdict, run_council
 from plugins.llm.errors import LlmOutputError
 from plugins.llm.ideas import TradeIdea, generate_ideas
@@ -21,7 +21,7 @@ from plugins.llm.review_stats import compute_stats, load_trades
 from plugins.llm.structure import structure_tree
 from plugins.llm.testing import script
 from plugins.llm.testing.fake_server import Reply
-from plugins.risk.config import GateConfig
+from plugins.risk.config import GateConfig, RiskConfig
 from plugins.risk.gates import GateInputs, confidence_gate
 from plugins.risk.journal import DecisionJournal
 from tests.conftest import REPO_ROOT
@@ -41,7 +41,7 @@ def suite_config(tmp_path):
 
 
 def _risk(path):
-    return load_suite_config(json.loads(path.read_text())).risk
+    return load_section(json.loads(path.read_text()), "risk", RiskConfig)
 
 
 def test_ideas_when_thesis_carries_instructions_then_they_stay_escaped_data_and_hijack_is_rejected(

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugins.core.config import SuiteConfigError, load_suite_config
-from plugins.risk.config import MAX_PAUSE_MIN, RiskConfig
+from plugins.core.config import SuiteConfigError, load_section
+from plugins.risk.config import MAX_PAUSE_MIN, RiskConfig, StageConfig
 
 DURATIONS = ["losing_streak_pause_min", "anomaly_pause_min", "blackout_before_min",
              "blackout_after_min", "cooldown_after_win_min", "cooldown_after_loss_min"]
+MODELS = {"risk": RiskConfig, "stages": StageConfig}
 FLOATS = ["max_daily_loss_frac", "max_weekly_loss_frac", "max_drawdown_frac",
           "max_position_frac", "signal_anomaly_factor"]
 
@@ -23,14 +24,14 @@ FLOATS = ["max_daily_loss_frac", "max_weekly_loss_frac", "max_drawdown_frac",
 @pytest.mark.parametrize("field", DURATIONS)
 def test_load_when_a_duration_is_not_finite_or_absurd_then_error_naming_the_field(field, value):
     with pytest.raises(SuiteConfigError, match=rf"ai_suite\.risk\.{field}: "):
-        load_suite_config({"ai_suite": {"risk": {field: value}}})
+        load_section({"ai_suite": {"risk": {field: value}}}, "risk", RiskConfig)
 
 
 @pytest.mark.parametrize("value", [math.inf, math.nan])
 @pytest.mark.parametrize("field", FLOATS)
 def test_load_when_a_risk_value_is_not_finite_then_error_naming_the_field(field, value):
     with pytest.raises(SuiteConfigError, match=rf"ai_suite\.risk\.{field}: "):
-        load_suite_config({"ai_suite": {"risk": {field: value}}})
+        load_section({"ai_suite": {"risk": {field: value}}}, "risk", RiskConfig)
 
 
 @pytest.mark.parametrize(("section", "field"), [
@@ -42,14 +43,14 @@ def test_load_when_other_values_are_infinite_then_error_naming_the_field(section
         config = {part: config}
 
     with pytest.raises(SuiteConfigError, match=rf"ai_suite\.{section}\.{field}: "):
-        load_suite_config({"ai_suite": config})
+        load_section({"ai_suite": config}, section.split(".")[0], MODELS[section.split(".")[0]])
 
 
 def test_load_when_infinity_comes_from_a_json_file_then_refused():
     config = json.loads('{"ai_suite": {"risk": {"anomaly_pause_min": Infinity}}}')
 
     with pytest.raises(SuiteConfigError, match="anomaly_pause_min"):
-        load_suite_config(config)
+        load_section(config, "risk", RiskConfig)
 
 
 def test_the_longest_pause_still_fits_a_date():

@@ -4,7 +4,9 @@
         Load the real series shipped in DIR (default $SUITE_DATA_DIR, else ../shared/data)
         through each provider's own parser into the cache (what ``make data`` runs).
     python -m plugins.altdata download [--providers NAME ...] [--start DATE] [--end DATE]
-        Fetch from the real APIs (internet; FRED needs FRED_API_KEY), incrementally.
+        Fetch from the real APIs (internet; FRED needs FRED_API_KEY, CryptoPanic
+        CRYPTOPANIC_API_KEY), incrementally.
+    Both also handle the news headlines (``plugins.altdata.news``) and score them offline.
 
 Exit status 0 on success; 1 with a message when a provider fails, data is missing or a cache
 file is corrupt; 2 for a bad command line (e.g. ``--start notadate``), with argparse's message.
@@ -26,8 +28,10 @@ from plugins.altdata.calendar import CPI_FILE, FOMC_FILE
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.contract import utc
 from plugins.altdata.errors import AltDataError
+from plugins.altdata.news.shipped import build_news_providers, download_news, import_shared_news
 from plugins.altdata.registry import build_providers
 from plugins.core.atomic import atomic_copy
+from plugins.core.clock import SYSTEM_CLOCK
 from plugins.core.config import SuiteConfigError, load_section
 from plugins.marketdata.requirements import load_config
 
@@ -133,19 +137,28 @@ def main(argv: list[str] | None = None) -> int:
         config = load_section(load_config(args.config or [Path("config/base.json")]), "altdata",
                               AltDataConfig)
         cache = AltDataCache(config.cache_dir)
+        now = pd.Timestamp(SYSTEM_CLOCK.now())
         if args.command == "import-shared":
-            count = import_shared(_bundle(args.bundle), config)
-            print(f"Alt data: {count} providers and the FOMC/CPI calendar in {cache.root}")
+            bundle = _bundle(args.bundle)
+            count = import_shared(bundle, config)
+            news = import_shared_news(bundle, config, now)
+            print(f"Alt data: {count} providers, {news} news providers and the FOMC/CPI calendar "
+                  f"in {cache.root}")
         else:
             providers = build_providers(config)
+            news_providers = build_news_providers(config)
             if args.providers:
-                unknown = set(args.providers) - {p.name for p in providers}
+                known = [p.name for p in [*providers, *news_providers]]
+                unknown = set(args.providers) - set(known)
                 if unknown:
                     raise AltDataError(f"Unknown or disabled providers: {', '.join(sorted(unknown))}"
-                                       f"; known: {', '.join(p.name for p in providers)}")
+                                       f"; known: {', '.join(known)}")
                 providers = [p for p in providers if p.name in args.providers]
-            end = args.end if args.end is not None else pd.Timestamp.now(tz="UTC")
-            download(cache, providers, args.start, end)
+                news_providers = [p for p in news_providers if p.name in args.providers]
+            end = args.end if args.end is not None else now
+            if providers:
+                download(cache, providers, args.start, end)
+            download_news(config, news_providers, args.start, end, now)
     except (AltDataError, SuiteConfigError, FileNotFoundError) as err:
         print(f"altdata: {err}", file=sys.stderr)
         return 1

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plugins.altdata.news.config import NewsConfig
+
 
 class ProviderSettings(BaseModel):
     """Per-provider overrides.
@@ -43,6 +45,7 @@ class AltDataConfig(BaseModel):
         replay_shift_days: shift every series (and the calendar) this many days later. Only
             for dry-runs on the replay exchange in replay mode, which shifts candles by whole
             days (it logs the number); 0 everywhere else.
+        news: headline providers, scorer and news features (``news.config.NewsConfig``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,6 +59,7 @@ class AltDataConfig(BaseModel):
                                           "fred_dgs10", "fred_t10y2y", "fred_vixcls", "dxy")
     calendar: bool = True
     replay_shift_days: int = 0
+    news: NewsConfig = Field(default_factory=NewsConfig)
 
     def settings(self, name: str) -> ProviderSettings:
         """Settings of provider ``name`` (defaults when not configured)."""

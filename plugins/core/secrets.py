@@ -40,9 +40,10 @@ from urllib.parse import quote, quote_plus
 MASK = "***"
 MIN_SECRET_CHARS = 8
 #: Query / form parameter names whose values are secrets wherever ``name=value`` appears
-#: (Coin Metrics, FRED and Glassnode take ``api_key``; generic names for the rest).
-SECRET_PARAMS = ("api_key", "apikey", "api-key", "access_token", "token", "secret", "secret_key",
-                 "password", "passphrase", "jwt_secret_key", "ws_token", "client_secret")
+#: (Coin Metrics, FRED and Glassnode take ``api_key``, CryptoPanic ``auth_token``; generic names
+#: for the rest).
+SECRET_PARAMS = ("api_key", "apikey", "api-key", "auth_token", "access_token", "token", "secret",
+                 "secret_key", "password", "passphrase", "jwt_secret_key", "ws_token", "client_secret")
 #: Freqtrade config entries that hold secrets (dotted paths; a list value registers each item).
 CONFIG_SECRET_PATHS = (
     "telegram.token", "api_server.password", "api_server.jwt_secret_key", "api_server.ws_token",

@@ -21,7 +21,7 @@ from plugins.altdata.errors import AltDataError
 from plugins.altdata.features import AltDataFeatures
 from plugins.altdata.live import LiveRefresher
 from plugins.altdata.providers.coinmetrics import PATH as COINMETRICS_PATH
-from tests.plugins.altdata import NEWS_BLACKOUT_MIN
+from tests.plugins.altdata import NEWS_BLACKOUT_MIN, news_cases
 from tests.plugins.altdata.provider_cases import ProviderCase, all_cases
 
 KEYED = [c for c in all_cases() if c.make_keyed is not None]
@@ -60,6 +60,8 @@ def provider_classes() -> list[type[AltDataProvider]]:
 
 def test_case_table_when_provider_takes_an_api_key_then_it_has_a_keyed_case():
     keyed_classes = {type(c.make_keyed("http://unused", "k" * 16)) for c in KEYED}
+    # headline providers have their own table and key-leak tests (test_news_cryptopanic.py)
+    keyed_classes.add(type(news_cases.make_keyed("http://unused", "k" * 16)))
 
     takes_key = {c for c in provider_classes() if "api_key" in inspect.signature(c).parameters}
 

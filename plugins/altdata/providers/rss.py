@@ -116,7 +116,8 @@ class RssNewsProvider(NewsProvider):
 
         Raises:
             ProviderSchemaError: ``raw`` is not a mapping of texts, or a feed is not RSS/Atom
-                (``feedparser`` found no feed and no entries), named in the message.
+                (``feedparser`` recognised no feed version and found no entries), named in the
+                message.
         """
         import feedparser
 
@@ -127,8 +128,8 @@ class RssNewsProvider(NewsProvider):
             if not isinstance(text, str | bytes):
                 raise ProviderSchemaError(f"{self.name}: feed {feed!r} answer is not text")
             parsed = feedparser.parse(text)
-            if not parsed.entries and (parsed.bozo or not parsed.feed):
-                problem = getattr(parsed, "bozo_exception", "no channel and no items")
+            if not parsed.entries and not parsed.get("version"):
+                problem = getattr(parsed, "bozo_exception", None) or "no RSS/Atom root, no items"
                 raise ProviderSchemaError(f"{self.name}: feed {feed!r} is not RSS/Atom: {problem}; "
                                           f"see {self.docs_url}")
             source = urlsplit(parsed.feed.get("link", "")).netloc.removeprefix("www.") or feed

@@ -22,6 +22,9 @@
         (bps: mean, median, p95 by pair and order type) and live vs backtest profit over the
         same period (plugins/research/haircut.py); --evidence writes the measured haircut into
         an evidence file, where promote uses it instead of the configured one.
+    python -m plugins.research sweep | walkforward | export ...
+        Parameter sweeps on Ray, walk-forward optimization and their evidence files
+        (plugins/research/cli_search.py).
 
 Bad input (missing or invalid file, config or arguments) prints one line naming the problem and
 exits 2.
@@ -88,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="regex of model-output columns not compared on the cut run's "
                                 "unpredicted last candle (default: FreqAI's and RegimeGatedMoE's)")
     lookahead.add_argument("-h", "--help", action="store_true")
+    from plugins.research import cli_search
+
+    cli_search.add_parsers(sub)
     return parser
 
 
@@ -217,7 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if args.command != "lookahead" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    from plugins.research import cli_search
+
+    search_errors = cli_search.errors() if args.command in cli_search.COMMANDS else ()
     try:
+        if args.command in cli_search.COMMANDS:
+            return cli_search.dispatch(args)
         if args.command == "promote":
             return _promote(args)
         if args.command == "survival":
@@ -225,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "haircut":
             return _haircut(args)
         return _lookahead(args, rest)
-    except (CliError, EvidenceError, SuiteConfigError, StageError, HaircutError) as err:
+    except (CliError, EvidenceError, SuiteConfigError, StageError, HaircutError,
+            *search_errors) as err:
         print(f"python -m plugins.research {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -12,6 +12,9 @@
     python -m plugins.llm approve REVIEW_ID [--trees-dir strategies/trees]
                                   [--compiled-dir strategies/compiled | --no-compile]
     python -m plugins.llm budget  [--last N]
+    python -m plugins.llm score-news [--since ISO] [--until ISO] [--batch-size N] [--altdata-dir DIR]
+        score the stored news headlines with the model into the score cache (each title once;
+        cassettes make reruns free; the budget caps it; a failed batch abstains)
 
 Common options: ``--config FILE`` (a Freqtrade config whose ``ai_suite.llm`` / ``ai_suite.altdata``
 are used), ``--model``, ``--cassette-mode auto|replay|record|off``, ``--cassette-dir``,
@@ -115,7 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     approve.add_argument("--no-compile", action="store_true")
     budget = sub.add_parser("budget", help="spend today / this month and the latest calls")
     budget.add_argument("--last", type=int, default=10)
-    for p in (brief, ideas, structure, council, review, approve, budget):
+    score_news = sub.add_parser("score-news", help="LLM scores of the stored news headlines")
+    score_news.add_argument("--since", help="ISO time (UTC): headlines published from then")
+    score_news.add_argument("--until", help="ISO time (UTC): headlines published before then")
+    score_news.add_argument("--batch-size", type=int, default=40)
+    score_news.add_argument("--altdata-dir", type=Path, help="alt-data cache (default from config)")
+    for p in (brief, ideas, structure, council, review, approve, budget, score_news):
         _common(p)
     return parser
 
@@ -309,8 +317,33 @@ def _budget(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_news(args: argparse.Namespace) -> int:
+    from plugins.altdata.config import AltDataConfig
+    from plugins.altdata.news.scoring import score_headlines
+    from plugins.altdata.news.store import NewsStore, ScoreCache
+    from plugins.core.clock import SYSTEM_CLOCK
+    from plugins.llm.briefing import utc_time
+    from plugins.llm.news_scorer import LlmHeadlineScorer
+
+    news = _section(args, "altdata", AltDataConfig).news
+    folder = _altdata_cache(args) / "news"
+    headlines = NewsStore(folder).read_all(news.providers)
+    if args.since:
+        headlines = headlines[headlines["published_at"] >= utc_time(args.since)]
+    if args.until:
+        headlines = headlines[headlines["published_at"] < utc_time(args.until)]
+    scorer = LlmHeadlineScorer(_client(_llm_config(args)), batch_size=args.batch_size)
+    scores = score_headlines(headlines, scorer, ScoreCache(folder), scorer.version,
+                             pd.Timestamp(SYSTEM_CLOCK.now()))
+    print(f"{int(scores.notna().sum())} of {len(headlines)} headlines have a {scorer.version} "
+          f"score in {folder}")
+    for reason in scorer.abstained:
+        print(f"ABSTAIN: {reason[:300]}")
+    return 0
+
+
 HANDLERS = {"brief": _brief, "ideas": _ideas, "structure": _structure, "council": _council,
-            "review": _review, "approve": _approve, "budget": _budget}
+            "review": _review, "approve": _approve, "budget": _budget, "score-news": _score_news}
 
 
 def main(argv: list[str] | None = None) -> int:

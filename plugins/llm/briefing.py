@@ -10,6 +10,12 @@ same data always give the same briefing (and so the same prompt hash downstream)
 Inputs: a Freqtrade data dir (``user_data/data/binance``, files ``BTC_USDT-1h.feather``) and the
 alternative-data cache (``user_data/altdata``: provider parquet files and ``calendar/``).
 Missing series are left out with a note; missing candles raise ``DataNotFoundError``.
+
+News: the latest scored headlines from the news store (``<cache>/news``, ``plugins.altdata.news``)
+that were visible at ``at`` (``available_at`` + the default processing lag <= ``at``) and at most
+``NEWS_MAX_AGE`` old, newest first, with their publication time, source and VADER score
+(deterministic, offline). Outside the news coverage there are none and the briefing is unchanged
+(``facts`` leaves the empty field out, so prompt hashes of earlier briefings stay the same).
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from plugins.altdata.cache import AltDataCache
 from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.contract import AVAILABLE_AT
+from plugins.altdata.errors import CacheCorruptError
+from plugins.altdata.news.config import NewsConfig
+from plugins.altdata.news.scoring import VaderScorer
+from plugins.altdata.news.store import NewsStore
 from plugins.altdata.registry import build_providers
 from plugins.core.errors import DataNotFoundError
 from plugins.regime import DetectorConfig, make_detector, regime_inputs
@@ -43,6 +53,22 @@ REGIME_TRAIN_DAYS = 90
 #: Fear & Greed bands as the shipped alternative.me data labels them (fng_class column).
 FEAR_GREED_BANDS = ((25, "Extreme Fear"), (46, "Fear"), (54, "Neutral"), (75, "Greed"),
                     (100, "Extreme Greed"))
+#: Headlines in the briefing: at most this many, none older than ``NEWS_MAX_AGE``.
+NEWS_MAX = 5
+NEWS_MAX_AGE = pd.Timedelta(hours=48)
+
+
+class NewsHeadline(BaseModel):
+    """A scored headline: ``published_at`` (UTC), ``source``, ``title`` (untrusted text),
+    ``score`` (-1..1, negative = bearish tone; None if the scorer abstained), ``scorer``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    published_at: datetime
+    source: str
+    title: str
+    score: float | None
+    scorer: str
 
 
 class MacroEvent(BaseModel):
@@ -95,10 +121,12 @@ class Briefing(BaseModel):
     regime: RegimeReading | None = None
     notes: tuple[str, ...] = ()
     news: tuple[str, ...] = ()
+    headlines: tuple[NewsHeadline, ...] = ()
 
     def facts(self) -> dict:
-        """Plain JSON data (what the LLM hooks send, inside a data block)."""
-        return self.model_dump(mode="json")
+        """Plain JSON data (what the LLM hooks send, inside a data block); ``headlines`` only
+        when there are some."""
+        return self.model_dump(mode="json", exclude=None if self.headlines else {"headlines"})
 
 
 def utc_time(value: str | datetime | pd.Timestamp) -> datetime:
@@ -258,7 +286,30 @@ def build_briefing(datadir: Path, cache_dir: Path, pair: str, at: datetime,
         notes.append(f"no regime: {err}")
     return Briefing(pair=pair, at=at, price=price, price_change_24h_frac=change, rsi=rsi,
                     next_event=next_event, regime=regime, notes=tuple(notes),
-                    news=tuple(news), **fields)
+                    news=tuple(news), headlines=latest_headlines(cache_dir, at), **fields)
+
+
+def latest_headlines(cache_dir: Path, at: datetime, limit: int = NEWS_MAX) -> tuple[NewsHeadline, ...]:
+    """The newest ``limit`` headlines of the news store visible at ``at`` (``available_at`` +
+    the default processing lag <= ``at``) and at most ``NEWS_MAX_AGE`` old, newest first, each
+    scored with VADER. None when the store is missing or unreadable (logged)."""
+    config = NewsConfig()
+    try:
+        frame = NewsStore(Path(cache_dir) / "news").read_all(config.providers)
+    except CacheCorruptError as err:
+        logger.warning("No headlines in the briefing: %s", err)
+        return ()
+    visible_at = frame[AVAILABLE_AT] + pd.Timedelta(minutes=config.processing_lag_minutes)
+    at = pd.Timestamp(at)
+    recent = frame[(visible_at <= at) & (frame["published_at"] > at - NEWS_MAX_AGE)]
+    recent = recent.sort_values(["published_at", "headline_id"], ascending=False).head(limit)
+    if recent.empty:
+        return ()
+    scorer = VaderScorer()
+    scores = scorer.score(recent["title"].tolist())
+    return tuple(NewsHeadline(published_at=row.published_at.to_pydatetime(), source=row.source,
+                              title=row.title, score=score, scorer=scorer.version)
+                 for row, score in zip(recent.itertuples(index=False), scores, strict=True))
 
 
 def _next_event(folder: Path, at: datetime, notes: list[str]) -> MacroEvent | None:
@@ -317,6 +368,10 @@ def render_markdown(b: Briefing) -> str:
     if b.regime is not None:
         lines.append(f"- Regime ({b.regime.detector}, {b.regime.timeframe}): {b.regime.name} "
                      f"(p={b.regime.probability_frac:.2f})")
+    for h in b.headlines:
+        tone = "n/a" if h.score is None else f"{h.score:+.2f}"
+        lines.append(f"- News {h.published_at:%Y-%m-%d %H:%M} UTC ({h.source}, tone {tone}): "
+                     f"{h.title}")
     for headline in b.news:
         lines.append(f"- News (user-supplied): {headline}")
     for note in b.notes:

@@ -335,21 +335,33 @@ def _section_model(section: str) -> type[BaseModel] | None:
     return getattr(importlib.import_module(module), name)
 
 
+def find_strategy(strategy: str, directory: Path) -> tuple[type, Path] | None:
+    """(class, file) of the strategy class ``strategy`` defined in a file of ``directory``
+    (Freqtrade's own strategy search), or None."""
+    from freqtrade.resolvers.strategy_resolver import StrategyResolver
+
+    directory = directory.resolve()
+    for entry in StrategyResolver.search_all_objects(
+            {"strategy_path": str(directory), "user_data_dir": directory}, enum_failed=False):
+        location = Path(entry["location"]).resolve()
+        if entry["name"] == strategy and location.is_relative_to(directory):
+            return entry["class"], location
+    return None
+
+
 def strategy_parameters(strategy: str, strategy_path: Path) -> dict[str, str]:
     """Hyperoptable parameters of ``strategy`` found in ``strategy_path``: ``{name: space}``.
 
     Raises:
         SpaceError: the strategy class is not found there.
     """
-    from freqtrade.resolvers.strategy_resolver import StrategyResolver
     from freqtrade.strategy.hyper import detect_all_parameters
 
-    found = StrategyResolver.search_object(directory=strategy_path, object_name=strategy,
-                                           add_source=False)
-    cls = found[0] if found else None
-    if cls is None:
+    found = find_strategy(strategy, strategy_path)
+    if found is None:
         raise SpaceError(f"strategy: {strategy!r} not found in {strategy_path} "
                          "(the configs' strategy_path)")
+    cls = found[0]
     return {name: space for space, params in detect_all_parameters(cls).items()
             for name in params}
 

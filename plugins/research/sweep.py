@@ -159,17 +159,20 @@ def check_options(options: SweepOptions) -> SweepSpace:
 # --------------------------------------------------------------------------- study
 
 
-def make_sampler(space: SweepSpace):
-    """The space's optuna sampler, seeded."""
+def make_sampler(space: SweepSpace, trials_so_far: int = 0):
+    """The space's optuna sampler, seeded with the space's seed plus the trials the study
+    already has: a fresh study is repeatable, and a resumed one does not replay the random
+    draws of its first run (which would sample the completed trials' parameters again)."""
     import optuna
 
     s = space.sampler
+    seed = s.seed + trials_so_far
     kind = space.sampler_kind()
     if kind == "random":
-        return optuna.samplers.RandomSampler(seed=s.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     if kind == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=s.seed, population_size=s.population_size)
-    return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=s.n_startup_trials,
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=s.population_size)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=s.n_startup_trials,
                                       multivariate=True, constant_liar=True)
 
 
@@ -209,6 +212,9 @@ def open_study(space: SweepSpace, options: SweepOptions, storage_url: str, study
         raise SweepError(f"study {study_name!r} in {storage_url} was run with another "
                          f"{' and '.join(diff)} ({stored}); use a new --out or --study-name "
                          "for a new question")
+    existing = len(study.get_trials(deepcopy=False))
+    if existing:
+        study.sampler = make_sampler(space, existing)
     return study, storage
 
 
@@ -462,6 +468,7 @@ def _loop(options, space, study, storage, base, task, blob_ref, workers, out, re
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=options.heartbeat_s)
             for ref in ready:
                 trial, params = in_flight.pop(ref)
+                progress.running = len(in_flight)
                 _finish(study, space, trial, params, ref, out, progress)
             progress.running = len(in_flight)
             for trial, _ in in_flight.values():

@@ -177,13 +177,12 @@ def write_strategy_copy(spec: TrialSpec, root: Path, base_strategy_path: Path, i
     parameter-file format) with the sampled parameters; returns ``into``."""
     source = base_strategy_path if base_strategy_path.is_absolute() else root / base_strategy_path
     shutil.copytree(source, into, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.json"))
-    from freqtrade.resolvers.strategy_resolver import StrategyResolver
+    from plugins.research.space import find_strategy
 
-    found = StrategyResolver.search_object(directory=into, object_name=spec.strategy,
-                                           add_source=False)
-    if not found or found[0] is None:
+    found = find_strategy(spec.strategy, into)
+    if found is None:
         raise FileNotFoundError(f"strategy {spec.strategy} not found in {source}")
-    location = Path(found[1])
+    location = found[1]
     params: dict[str, dict] = {}
     for name, value in spec.strategy_params.items():
         params.setdefault(spec.param_spaces[name], {})[name] = value

@@ -72,6 +72,9 @@ class TrialSpec:
         exchange: ``replay`` (own replay exchange) or ``config`` (the configs' exchange).
         label_column, window_days: scoring (:mod:`plugins.research.scoring`).
         keep_models: keep the FreqAI model files after scoring (they are large).
+        extra_args: more ``freqtrade`` arguments.
+        param_file: a whole ``params`` block of Freqtrade's parameter file (e.g. a hyperopt
+            epoch's, with ``roi`` / ``stoploss``), merged under ``strategy_params``.
     """
 
     trial_id: str
@@ -94,6 +97,7 @@ class TrialSpec:
     window_days: int = 7
     keep_models: bool = False
     extra_args: list[str] = field(default_factory=list)
+    param_file: dict | None = None
 
 
 # --------------------------------------------------------------------------- data shipping
@@ -183,7 +187,7 @@ def write_strategy_copy(spec: TrialSpec, root: Path, base_strategy_path: Path, i
     if found is None:
         raise FileNotFoundError(f"strategy {spec.strategy} not found in {source}")
     location = found[1]
-    params: dict[str, dict] = {}
+    params: dict[str, dict] = json.loads(json.dumps(spec.param_file or {}))
     for name, value in spec.strategy_params.items():
         params.setdefault(spec.param_spaces[name], {})[name] = value
     location.with_suffix(".json").write_text(json.dumps(
@@ -290,7 +294,7 @@ def run_trial(spec: TrialSpec, data_blob: bytes | None = None,
         else:
             datadir = Path(spec.datadir)
         strategy_path = None
-        if spec.strategy_params:
+        if spec.strategy_params or spec.param_file:
             strategy_path = write_strategy_copy(
                 spec, root, Path(spec.base_config.get("strategy_path") or "strategies"),
                 trial_dir / "strategies")

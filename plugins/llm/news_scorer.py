@@ -84,6 +84,12 @@ def _problems(expected: int):
     return check
 
 
+def scorer_version(model: str) -> str:
+    """The ``version`` an ``LlmHeadlineScorer`` on ``model`` has (to read its recorded scores
+    without a client, e.g. in a backtest)."""
+    return f"llm-{model}-{PROMPT_VERSION}"
+
+
 class LlmHeadlineScorer:
     """``HeadlineScorer`` on an ``LlmClient`` (module docstring).
 
@@ -101,7 +107,7 @@ class LlmHeadlineScorer:
             raise ValueError(f"batch_size must be 1..200, got {batch_size}")
         self.client = client
         self.batch_size = batch_size
-        self.version = f"llm-{client.config.model}-{PROMPT_VERSION}"
+        self.version = scorer_version(client.config.model)
         self.abstained: list[str] = []
 
     def request(self, titles: Sequence[str]) -> LlmRequest:

@@ -17,13 +17,14 @@ import pandas as pd
 
 from plugins.altdata.errors import AltDataError
 from plugins.altdata.news.features import NewsFeatures
-from plugins.altdata.news.schema import NewsProvider
+from plugins.altdata.news.schema import PUBLISHED_AT, NewsProvider
 
 logger = logging.getLogger(__name__)
 
-#: Each poll asks back this far (a feed or API page keeps its recent items; duplicates are
-#: dropped by the append-only store).
+#: Each poll asks from the newest stored headline minus this (late-listed posts; duplicates are
+#: dropped by the append-only store); with nothing stored, from ``FIRST_POLL`` back.
 POLL_OVERLAP = pd.Timedelta(hours=6)
+FIRST_POLL = pd.Timedelta(days=7)
 
 
 class NewsRefresher:
@@ -57,7 +58,10 @@ class NewsRefresher:
                 continue
             self._next_due[provider.name] = now + provider.refresh_interval
             try:
-                frame = provider.fetch(now - POLL_OVERLAP, now)
+                stored = self.features.store.read(provider.name)
+                since = (stored[PUBLISHED_AT].max() - POLL_OVERLAP if len(stored)
+                         else now - FIRST_POLL)
+                frame = provider.fetch(since, now)
                 self.features.store.update(provider.name, frame)
             except AltDataError as err:
                 if provider.name not in self.incidents:

@@ -355,8 +355,16 @@ def _ray_init(options: SweepOptions) -> int:
     import ray
 
     if options.address:
-        ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=False,
-                 runtime_env={"working_dir": str(REPO), "excludes": RAY_EXCLUDES})
+        try:
+            ray.init(address=options.address, logging_level=logging.WARNING,
+                     log_to_driver=False,
+                     runtime_env={"working_dir": str(REPO), "excludes": RAY_EXCLUDES})
+        except (ConnectionError, ray.exceptions.RayError) as err:
+            raise SweepError(
+                f"--address {options.address}: cannot join the Ray cluster "
+                f"({str(err).splitlines()[0][:300]}); is it up (ray status)? A cluster with "
+                "token authentication needs RAY_AUTH_MODE=token and its token "
+                "(RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN) here too") from None
         cpus = ray.cluster_resources().get("CPU", 1)
     else:
         cpus = options.workers or os.cpu_count() or 1

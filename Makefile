@@ -13,7 +13,8 @@ REPLAY_PORT := 18765
 STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
-.PHONY: help setup data demo test bench bench-moe lint clean dryrun dryrun-credentials trees
+.PHONY: help setup data demo test bench bench-moe lint clean dryrun dryrun-credentials trees \
+	sweep-demo
 
 help:
 	@echo "make demo   - setup + data + walk-forward FreqAI backtest on real candles, offline"
@@ -22,6 +23,7 @@ help:
 	@echo "make data   - fill $(DATADIR) from \$$SUITE_DATA_DIR (default ../shared/data) or download"
 	@echo "make bench  - run the quick benchmarks under bench/ (ratios against a baseline)"
 	@echo "make bench-moe - RegimeGatedMoE vs LightGBMRegressor on the demo window (long)"
+	@echo "make sweep-demo - a small optuna sweep of RegimeMoE on local Ray (config/sweeps/demo.yaml)"
 	@echo "make dryrun - paper trading (freqtrade trade --dry-run) on replayed real candles, offline;"
 	@echo "              REST API/FreqUI on 127.0.0.1:8080 (needs FREQTRADE__API_SERVER__USERNAME/PASSWORD)"
 
@@ -61,6 +63,14 @@ bench: setup
 bench-moe: setup data
 	$(PY) bench/moe_vs_baseline.py --datadir $(DATADIR) --pairs BTC/USDT ETH/USDT XRP/USDT \
 	  --timerange 20240101-20240701 --out user_data/backtest_results/moe_vs_baseline.json
+
+# A small parameter sweep on the shipped candles: 6 FreqAI walk-forward backtests of RegimeMoE
+# sampled by optuna, run on a local Ray with one trial per core (a few minutes on 2 cores).
+# Rerunning resumes the study in user_data/sweeps/demo (delete the folder for a fresh one).
+sweep-demo: setup data
+	$(PY) -m plugins.research sweep --space config/sweeps/demo.yaml --trials 6 \
+	  --datadir $(DATADIR) --pairs BTC/USDT ETH/USDT --timerange 20240301-20240315 \
+	  --out user_data/sweeps/demo
 
 # Compiled strategy trees: Freqtrade strategies in strategies/compiled/, backtrader ones in
 # strategies/compiled/backtrader/. Generated, never edited by hand; a golden test

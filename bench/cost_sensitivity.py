@@ -19,9 +19,11 @@ its saved predictions (same identifier, same windows).
    the wallet ``max(max_open_trades, 1 / ai_suite.risk.max_position_frac) x 1.05 x stake`` so
    neither the slots nor the risk guard's position cap shrink it. Per run: the mean stake
    actually traded, the modelled cost per fill (total and its impact part, bps;
-   ``plugins.execution.report.fill_costs``) and the net profit per trade. The impact part's
+   ``plugins.execution.report.fill_costs``) and the net return per unit of stake,
+   ``sum(profit_abs) / sum(stake_amount)`` over the trades (fees and costs paid; batches and
+   partial exits weighted by what they put at stake). The impact part's
    log-log slope against the stake is the square-root law's exponent (0.5 expected).
-   **Capacity**: the stake at which the mean net profit per trade reaches 0 (log-interpolated
+   **Capacity**: the stake at which that net return reaches 0 (log-interpolated
    between the two sweep points around the crossing); "none" when it is <= 0 at every stake,
    i.e. no edge to lose.
 3. **No-skill control, same candles, same costs**: equal-weight buy-and-hold of the pairs over
@@ -52,9 +54,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from _args import (  # noqa: E402
+    ArgumentProblem,
+    check_dir,
+    check_pairs,
+    check_positive,
+    exit_on_problem,
+    parse_timerange,
+)
+from harness import REPO, jsonable  # noqa: E402
 
 logger = logging.getLogger("bench.cost_sensitivity")
 
@@ -95,7 +104,8 @@ def run_figures(stats: dict, trades: pd.DataFrame, candles: dict[str, pd.DataFra
     from plugins.execution.report import fill_costs
 
     out = {"trades": int(stats["total_trades"]), "profit_total": float(stats["profit_total"]),
-           "profit_per_trade": float(trades["profit_ratio"].mean()) if len(trades) else math.nan,
+           "return_per_stake": (float(trades["profit_abs"].sum() / trades["stake_amount"].sum())
+                                if len(trades) else math.nan),
            "mean_stake": float(trades["stake_amount"].mean()) if len(trades) else math.nan,
            "cost_bps": math.nan, "impact_bps": math.nan, "fee": math.nan}
     if len(trades):
@@ -162,19 +172,19 @@ def sqrt_exponent(stakes: list[float], impacts: list[float]) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def capacity(stakes: list[float], profit_per_trade: list[float]) -> tuple[float | None, str]:
-    """The stake where the mean net profit per trade reaches 0 (log-interpolated), and why.
+def capacity(stakes: list[float], returns: list[float]) -> tuple[float | None, str]:
+    """The stake where the net return per unit of stake reaches 0 (log-interpolated), and why.
 
     Returns:
         (stake, text); stake None when the profit is <= 0 at the smallest stake (no edge) or
         stays > 0 at every stake (capacity above the sweep).
     """
-    rows = sorted((s, p) for s, p in zip(stakes, profit_per_trade, strict=True)
+    rows = sorted((s, p) for s, p in zip(stakes, returns, strict=True)
                   if math.isfinite(p))
     if not rows:
         return None, "no trades"
     if rows[0][1] <= 0:
-        return None, f"no edge: net profit per trade <= 0 already at {rows[0][0]:,.0f}"
+        return None, f"no edge: net return <= 0 already at {rows[0][0]:,.0f} per trade"
     for (s0, p0), (s1, p1) in zip(rows, rows[1:], strict=False):
         if p1 <= 0:
             w = p0 / (p0 - p1)
@@ -261,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row["target_stake"] = stake
     report["sqrt_exponent"] = sqrt_exponent([r["mean_stake"] for r in sweep],
                                             [r["impact_bps"] for r in sweep])
-    stake, text = capacity([r["mean_stake"] for r in sweep], [r["profit_per_trade"] for r in sweep])
+    stake, text = capacity([r["mean_stake"] for r in sweep], [r["return_per_stake"] for r in sweep])
     report["capacity_stake"], report["capacity"] = stake, text
     return report
 
@@ -287,7 +297,7 @@ def _f(value: Any, fmt: str) -> str:
 def table(report: dict) -> list[str]:
     """Both tables, the exponent and the capacity, as text."""
     head = (f"{'run':<18}{'trades':>7}{'mean stake':>13}{'cost/fill bps':>14}{'impact bps':>11}"
-            f"{'profit/trade':>13}{'profit total':>13}{'b&h return':>11}")
+            f"{'return/stake':>13}{'profit total':>13}{'b&h return':>11}")
     lines = [f"model: {report['model']}", "", "cost settings (the config's stake)", head]
     for section in ("settings", "sweep"):
         if section == "sweep":
@@ -295,18 +305,19 @@ def table(report: dict) -> list[str]:
         for r in report[section]:
             lines.append(f"{r['run']:<18}{r['trades']:>7}{_f(r['mean_stake'], ',.0f'):>13}"
                          f"{_f(r['cost_bps'], '.2f'):>14}{_f(r['impact_bps'], '.3f'):>11}"
-                         f"{_f(r['profit_per_trade'], '+.3%'):>13}{_f(r['profit_total'], '+.2%'):>13}"
+                         f"{_f(r['return_per_stake'], '+.3%'):>13}{_f(r['profit_total'], '+.2%'):>13}"
                          f"{_f(r['control_buy_and_hold'], '+.2%'):>11}")
-    lines += ["", "profit/trade: mean net profit ratio per trade (fees and costs paid); profit "
-                  "total: of the starting wallet; b&h return: the no-skill control, equal-weight "
-                  "buy-and-hold of the pairs over the window, fully invested, same fee and costs",
+    lines += ["", "return/stake: sum of net profits / sum of stakes over the trades (fees and "
+                  "costs paid); profit total: of the starting wallet; b&h return: the no-skill "
+                  "control, equal-weight buy-and-hold of the pairs over the window, fully "
+                  "invested, same fee and costs",
               f"impact vs stake, log-log slope: {_f(report['sqrt_exponent'], '.3f')} "
               "(square-root law: 0.5)", f"capacity: {report['capacity']}"]
     return lines
 
 
 def plot(report: dict, prefix: Path) -> list[Path]:
-    """PNG (matplotlib) and HTML (plotly): cost per fill and net profit per trade vs stake
+    """PNG (matplotlib) and HTML (plotly): cost per fill and net return per stake vs stake
     (log x), with the capacity point and the buy-and-hold control."""
     import matplotlib
 
@@ -325,46 +336,33 @@ def plot(report: dict, prefix: Path) -> list[Path]:
         left.loglog(stakes, ref, ":", color="grey", label="sqrt(stake)")
     left.set(xlabel="mean stake per trade", ylabel="bps", title="modelled cost")
     left.legend()
-    right.semilogx(stakes, [100 * r["profit_per_trade"] for r in sweep], "o-", label="strategy")
+    right.semilogx(stakes, [100 * r["return_per_stake"] for r in sweep], "o-", label="strategy")
     right.semilogx(stakes, [100 * r["control_buy_and_hold"] for r in sweep], "x--",
-                   label="buy & hold (same costs)")
+                   label="buy & hold: one trade over the window, same costs")
     right.axhline(0, color="black", linewidth=0.8)
     if report["capacity_stake"]:
         right.axvline(report["capacity_stake"], color="red", linestyle=":", label="capacity")
-    right.set(xlabel="mean stake per trade", ylabel="%", title="net profit per trade")
+    right.set(xlabel="mean stake per trade", ylabel="%", title="net return per unit of stake")
     right.legend()
     fig.tight_layout()
     png = prefix.with_suffix(".png")
     fig.savefig(png, dpi=110)
     plt.close(fig)
     interactive = make_subplots(rows=1, cols=2, subplot_titles=("modelled cost (bps)",
-                                                                "net profit per trade (%)"))
+                                                                "net return per unit of stake (%)"))
     interactive.add_trace(go.Scatter(x=stakes, y=[r["cost_bps"] for r in sweep],
                                      name="cost per fill"), 1, 1)
     interactive.add_trace(go.Scatter(x=stakes, y=[r["impact_bps"] for r in sweep],
                                      name="impact part"), 1, 1)
-    interactive.add_trace(go.Scatter(x=stakes, y=[100 * r["profit_per_trade"] for r in sweep],
+    interactive.add_trace(go.Scatter(x=stakes, y=[100 * r["return_per_stake"] for r in sweep],
                                      name="strategy"), 1, 2)
     interactive.add_trace(go.Scatter(x=stakes, y=[100 * r["control_buy_and_hold"] for r in sweep],
-                                     name="buy & hold (same costs)"), 1, 2)
+                                     name="buy & hold: one trade over the window"), 1, 2)
     interactive.update_xaxes(type="log", title_text="mean stake per trade")
     interactive.update_yaxes(type="log", row=1, col=1)
     html = prefix.with_suffix(".html")
     interactive.write_html(html, include_plotlyjs="cdn")
     return [png, html]
-
-
-def jsonable(value: Any) -> Any:
-    """NaN as None, numpy scalars as Python, paths as text."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return str(value) if isinstance(value, Path) else value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -388,20 +386,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="plot prefix (default: --out without its suffix)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args(argv)
-    args.datadir = args.datadir.resolve()
-    args.altdata_cache = args.altdata_cache.resolve()
-    if not args.datadir.is_dir():
-        parser.error(f"--datadir {args.datadir} is not a directory")
-    parts = args.timerange.split("-")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) == 8 for p in parts) or parts[0] >= parts[1]:
-        parser.error(f"--timerange {args.timerange}: use START-END as YYYYMMDD-YYYYMMDD")
-    if any(b < 0 for b in args.fixed_bps):
-        parser.error("--fixed-bps: basis points must be >= 0")
-    if any(s <= 0 for s in args.stakes):
-        parser.error("--stakes: stakes must be > 0 (quote currency)")
-    for path in args.config:
-        if not path.is_file():
-            parser.error(f"--config {path}: no such file")
+    with exit_on_problem(parser.prog):
+        args.datadir = check_dir(args.datadir, "--datadir", "run `make data`")
+        args.altdata_cache = args.altdata_cache.resolve()
+        parse_timerange(args.timerange)
+        check_pairs(args.pairs)
+        if any(b < 0 for b in args.fixed_bps):
+            raise ArgumentProblem("--fixed-bps: basis points must be >= 0")
+        for stake in args.stakes:
+            check_positive(stake, "--stakes")
+        for path in args.config:
+            if not path.is_file():
+                raise ArgumentProblem(f"--config {path}: no such file")
     return args
 
 

@@ -25,7 +25,7 @@ def test_sqrt_exponent_when_impact_follows_square_root_then_one_half():
     ([-0.001, -0.002, -0.004], None, "no edge"),
     ([0.004, 0.003, 0.001], None, "capacity above the sweep"),
 ])
-def test_capacity_when_profit_crosses_zero_then_log_interpolated_stake(profits, stake, text):
+def test_capacity_when_return_crosses_zero_then_log_interpolated_stake(profits, stake, text):
     found, why = bench.capacity([1e3, 1e5, 1e6], profits)
 
     assert found == (pytest.approx(stake) if stake else None)
@@ -58,5 +58,6 @@ def test_bench_when_run_on_shipped_pairs_then_table_sqrt_law_control_and_plot(
     assert report["capacity"]
     printed = capsys.readouterr().out
     assert "stake sweep (the model)" in printed and "b&h return" in printed
+    assert all(r["return_per_stake"] is not None for r in report["sweep"])
     assert out.with_suffix(".png").stat().st_size > 0
     assert out.with_suffix(".html").stat().st_size > 0

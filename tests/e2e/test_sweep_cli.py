@@ -61,18 +61,47 @@ def study_trials(out: Path, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=f"sqlite:///{out / 'study.sqlite3'}").trials
 
 
+def kill_worker_of(trial_dir: Path, proc: subprocess.Popen, log: Path) -> int:
+    """SIGKILL the Ray worker running the trial in ``trial_dir`` once its backtest runs;
+    returns the worker's pid."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        for child in _descendants(proc.pid):
+            try:
+                cmdline = child.cmdline()
+            except psutil.Error:
+                continue
+            if "adapters.replay_exchange" in cmdline and any(
+                    str(trial_dir) in arg for arg in cmdline):
+                time.sleep(2)
+                worker = child.parent()
+                worker.kill()
+                return worker.pid
+        time.sleep(0.3)
+    raise AssertionError(f"the trial in {trial_dir} never started")
+
+
 def test_sweep_when_three_trials_on_two_workers_with_one_crashing_then_all_recorded_and_scored(
         tmp_path, candle_datadir):
     space = tmp_path / "tiny.yaml"
     space.write_text(SPACE + "  freqaimodel: {type: categorical, choices: "
                              "[LightGBMRegressor, NoSuchModel]}\n" + FAILING)
     out = tmp_path / "sweep"
+    log_file = tmp_path / "sweep.log"
 
-    result = run_sweep(sweep_command(space, out, candle_datadir, trials=3, workers=2),
-                       tmp_path / "sweep.log")
+    with log_file.open("w") as log_out:
+        proc = subprocess.Popen(sweep_command(space, out, candle_datadir, trials=3, workers=2),
+                                cwd=REPO_ROOT, stdout=log_out, stderr=subprocess.STDOUT)
+        try:
+            lost_worker = kill_worker_of(out / "trials" / "t-0001", proc, log_file)
+            proc.wait(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
-    log = (tmp_path / "sweep.log").read_text()
-    assert result.returncode == 0, log[-4000:]
+    log = log_file.read_text()
+    assert proc.returncode == 0, log[-4000:]
     summary = json.loads((out / "sweep.json").read_text())
     assert len(summary["trials"]) == 3
     by_id = {t["trial_id"]: t for t in summary["trials"]}
@@ -94,6 +123,9 @@ def test_sweep_when_three_trials_on_two_workers_with_one_crashing_then_all_recor
     assert all(c["strategy_path"].startswith(str(out / "trials")) for c in configs)
     assert len({json.loads((out / t["result"]).read_text())["pid"]
                 for t in summary["trials"][:2]}) == 2, "the first two ran on two workers"
+    # the worker lost mid-trial: Ray ran the trial again on another worker, once
+    retried = json.loads((out / by_id["t-0001"]["result"]).read_text())
+    assert by_id["t-0001"]["outcome"] == "complete" and retried["pid"] != lost_worker
     assert not list((REPO_ROOT / "strategies").glob("FreqaiBaseline.json"))
     # optuna: 3 finished trials, the failed one as FAIL; evidence counts all of them
     states = [t.state.name for t in study_trials(out, "tiny")]

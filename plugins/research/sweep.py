@@ -62,7 +62,6 @@ from pathlib import Path
 from typing import Any
 
 from plugins.core.clock import Clock
-from plugins.research.export import evidence_from_results
 from plugins.research.scoring import parse_timerange
 from plugins.research.space import (
     REPO,
@@ -73,11 +72,14 @@ from plugins.research.space import (
     split_params,
     suggest,
 )
+from plugins.research.sweep_results import (
+    finished_trials,
+    outcome_of,
+)
 from plugins.research.trial import TrialSpec, pack_data, run_trial
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES_FINISHED = ("complete", "failed", "worker_lost", "no_objective")
 STUDY_FILE = "study.sqlite3"
 MAX_RETRIES_INTERRUPTED = 3
 RAY_EXCLUDES = [".venv", ".git", "user_data", "**/__pycache__", "*.sqlite3", "*.feather",
@@ -234,19 +236,6 @@ def _driver_alive(driver: dict[str, Any]) -> bool:
         return abs(psutil.Process(driver["pid"]).create_time() - driver["created"]) < 1e-3
     except (psutil.NoSuchProcess, KeyError, TypeError):
         return False
-
-
-def outcome_of(trial) -> str:
-    """``complete``, ``failed``, ``worker_lost``, ``no_objective``, ``interrupted`` or
-    ``running`` / ``waiting`` of a frozen optuna trial."""
-    from optuna.trial import TrialState
-
-    if trial.state == TrialState.COMPLETE:
-        return "complete"
-    if trial.state == TrialState.FAIL:
-        outcome = trial.user_attrs.get("outcome")
-        return outcome if outcome in OUTCOMES_FINISHED else "interrupted"
-    return trial.state.name.lower()
 
 
 def mark_interrupted(study, storage, trials: list, why: str) -> int:
@@ -425,11 +414,6 @@ def run_sweep(options: SweepOptions, clock: Clock) -> int:
         ray.shutdown()
 
 
-def _finished(study) -> list:
-    return [t for t in study.get_trials(deepcopy=False)
-            if outcome_of(t) in OUTCOMES_FINISHED]
-
-
 def _loop(options, space, study, storage, base, task, blob_ref, workers, out, remote,
           clock) -> int:
     import ray
@@ -441,13 +425,13 @@ def _loop(options, space, study, storage, base, task, blob_ref, workers, out, re
                  else str(out / "trials"))
     study_id = storage.get_study_id_from_name(study.study_name)
     in_flight: dict[Any, Any] = {}
-    progress = Progress(options.trials, len(_finished(study)), clock)
-    progress.failed = sum(outcome_of(t) != "complete" for t in _finished(study))
+    progress = Progress(options.trials, len(finished_trials(study)), clock)
+    progress.failed = sum(outcome_of(t) != "complete" for t in finished_trials(study))
     _update_best(progress, study, space)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         while True:
-            finished = len(_finished(study))
+            finished = len(finished_trials(study))
             progress.done = finished
             while len(in_flight) < workers and finished + len(in_flight) < options.trials:
                 trial = study.ask()
@@ -490,7 +474,7 @@ def _loop(options, space, study, storage, base, task, blob_ref, workers, out, re
             study_id, t.number)) for t, _ in in_flight.values()]
         count = mark_interrupted(study, storage, frozen, "the sweep was interrupted")
         progress.close()
-        print(f"sweep interrupted: {len(_finished(study))} of {options.trials} trials finished; "
+        print(f"sweep interrupted: {len(finished_trials(study))} of {options.trials} trials finished; "
               f"{count} running trial(s) will run again. Rerun the same command to resume.",
               file=sys.stderr, flush=True)
         return 130
@@ -579,27 +563,3 @@ def _finish(study, space: SweepSpace, trial, params: dict, ref, out: Path,
         progress.failed += 1
         progress.event(f"{trial_id} failed ({result.get('reason')}): "
                        f"{str(result.get('detail', ''))[:200]}")
-
-
-def trial_results(study, out: Path) -> list[dict]:
-    """Every finished trial's result.json (in trial order), with ``family`` unset."""
-    results = []
-    for t in sorted(_finished(study), key=lambda t: t.number):
-        path = out / t.user_attrs.get("result", f"trials/t-{t.number:04d}/result.json")
-        try:
-            results.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            results.append({"trial_id": t.user_attrs.get("trial_id", f"t-{t.number:04d}"),
-                            "number": t.number, "state": "failed", "reason": "result lost",
-                            "params": dict(t.params), "outcome": outcome_of(t)})
-    return results
-
-
-def evidence_of(study, space: SweepSpace, results: list[dict], selected: str | None,
-                created_at) -> dict:
-    """The evidence dict of a sweep (:func:`plugins.research.export.evidence_from_results`)."""
-    family_of = ({r["trial_id"]: str(r.get("params", {}).get(space.family)) for r in results}
-                 if space.family else None)
-    return evidence_from_results(results, strategy=space.strategy,
-                                 source=f"sweep {study.study_name}", created_at=created_at,
-                                 selected=selected, family_of=family_of)

@@ -76,7 +76,8 @@ def table_rows(results: list[dict], control: dict | None) -> list[tuple[str, ...
                      _fmt(m.get("psr"), "pct"), _fmt(m.get("max_drawdown"), "pct"),
                      _fmt(m.get("profit_total"), "pct"), _fmt(m.get("trades"), "int"),
                      f"{r.get('wall_s', 0) or 0:.0f}",
-                     ", ".join(f"{k.split('.')[-1]}={v}" for k, v in (r.get("params") or {}).items())
+                     ", ".join(f"{k.split('.')[-1]}={v:.4g}" if isinstance(v, float) else
+                               f"{k.split('.')[-1]}={v}" for k, v in (r.get("params") or {}).items())
                      if r.get("state") == "complete" else str(r.get("reason", ""))))
     if control:
         rows.append(("control", "buy-and-hold", "n/a", "n/a", _fmt(control.get("sharpe_daily")),
@@ -128,7 +129,7 @@ def report(study, space, options, out: Path, storage_url: str, clock: Clock) -> 
     from plugins.research.export import ExportError
     from plugins.research.gates import gate_report
     from plugins.research.space import merged_base
-    from plugins.research.sweep import evidence_of, outcome_of, trial_results
+    from plugins.research.sweep_results import evidence_of, outcome_of, trial_results
 
     results = trial_results(study, out)
     objective = space.objectives[0]

@@ -205,8 +205,12 @@ def check_options(options: WalkForwardOptions) -> tuple[list[Window], dict]:
         raise WalkForwardError(f"--top-k {options.top_k}: must be >= 1")
     if options.optimizer == "hyperopt" and options.epochs < options.top_k:
         raise WalkForwardError(f"--epochs {options.epochs} is below --top-k {options.top_k}")
-    if options.optimizer == "sweep" and options.space_file is None:
-        raise WalkForwardError("--optimizer sweep needs --space FILE")
+    if options.optimizer == "sweep":
+        if options.space_file is None:
+            raise WalkForwardError("--optimizer sweep needs --space FILE")
+        from plugins.research.space import load_space
+
+        load_space(options.space_file)           # SpaceError names the bad key
     if not options.datadir.is_dir():
         raise WalkForwardError(f"--datadir {options.datadir}: no such folder")
     base = _base_config(options)
@@ -429,6 +433,14 @@ def run_walkforward(options: WalkForwardOptions, clock: Clock) -> int:
     import ray
 
     windows, base = check_options(options)
+    if options.optimizer == "sweep":
+        # out of sample exactly as in sample: the space's configs, overrides and classes
+        from plugins.research.space import load_space, merged_base
+
+        space = load_space(options.space_file)
+        base = merged_base(space)
+        options = replace(options, strategy=space.strategy,
+                          freqaimodel=options.freqaimodel or space.freqaimodel)
     strategy = options.strategy or base.get("strategy")
     out = options.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

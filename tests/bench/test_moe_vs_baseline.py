@@ -1,5 +1,5 @@
-"""``bench/moe_vs_baseline.py`` and its shared harness: argument checks, parsing helpers, and
-the whole bench on the shipped pairs over a short window (real backtests, slow)."""
+"""``bench/moe_vs_baseline.py``: parsing helpers, and the whole bench on the shipped pairs
+over a short window (real backtests, slow)."""
 
 from __future__ import annotations
 
@@ -13,92 +13,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT, load_bench
 
-harness = load_bench("harness")
 bench = load_bench("moe_vs_baseline")
 SHIPPED_PAIRS = ["BTC/USDT", "ETH/USDT", "XRP/USDT"]
-
-
-# --------------------------------------------------------------------------- harness
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("20240201-20240101", "start 20240201 is not before end 20240101"),
-    ("2024-01", "is not YYYYMMDD-YYYYMMDD"),
-    ("20240101-", "needs both a start and an end"),
-])
-def test_parse_timerange_when_bad_then_problem_names_the_argument(text, message):
-    with pytest.raises(harness.ArgumentProblem, match=message):
-        harness.parse_timerange(text)
-
-
-def test_parse_timerange_when_closed_then_utc_start_and_exclusive_stop():
-    start, stop = harness.parse_timerange("20240301-20240315")
-
-    assert start == pd.Timestamp("2024-03-01", tz="UTC")
-    assert stop == pd.Timestamp("2024-03-15", tz="UTC")
-
-
-def test_validate_data_arguments_when_pair_has_no_file_then_problem_names_pair_and_file(
-        candle_datadir):
-    start, stop = harness.parse_timerange("20240301-20240315")
-
-    with pytest.raises(harness.ArgumentProblem, match=r"--pairs DOGE/USDT: no 1h candles .* "
-                                                      r"DOGE_USDT-1h\.feather"):
-        harness.validate_data_arguments(candle_datadir, ["BTC/USDT", "DOGE/USDT"], start, stop,
-                                        ["1h"], pd.Timedelta(days=30))
-
-
-def test_validate_data_arguments_when_range_outside_the_data_then_problem_says_where_data_ends(
-        candle_datadir):
-    early = harness.parse_timerange("20170101-20170201")
-    late = harness.parse_timerange("20240101-20300101")
-
-    with pytest.raises(harness.ArgumentProblem, match="ETH/USDT: 1h candles .* start"):
-        harness.validate_data_arguments(candle_datadir, ["ETH/USDT"], *early, ["1h"],
-                                        pd.Timedelta(days=30))
-    with pytest.raises(harness.ArgumentProblem, match="end .* before the --timerange end"):
-        harness.validate_data_arguments(candle_datadir, ["ETH/USDT"], *late, ["1h"],
-                                        pd.Timedelta(days=30))
-
-
-def test_validate_data_arguments_when_covered_then_candles_of_the_first_timeframe(candle_datadir):
-    start, stop = harness.parse_timerange("20240301-20240315")
-
-    candles = harness.validate_data_arguments(candle_datadir, ["BTC/USDT", "ETH/USDT"], start,
-                                              stop, ["1h", "4h"], pd.Timedelta(days=30))
-
-    assert list(candles) == ["BTC/USDT", "ETH/USDT"]
-    assert candles["BTC/USDT"]["date"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
-
-
-def test_timing_from_log_when_lines_present_then_sums_and_per_candle_time():
-    log = "\n".join([
-        "2026 - TimedX - WARNING - BENCH_TIMING fit BTC/USDT 500 2.0",
-        "2026 - TimedX - WARNING - BENCH_TIMING fit ETH/USDT 500 3.0",
-        "2026 - TimedX - WARNING - BENCH_TIMING predict BTC/USDT 100 0.01",
-        "2026 - TimedX - WARNING - BENCH_TIMING predict ETH/USDT 300 0.03",
-        "2026 - freqai - WARNING - Training ETH/USDT raised exception ValueError. Message: x",
-    ])
-
-    timing = harness.timing_from_log(log)
-
-    assert timing["train_seconds"] == pytest.approx(5.0) and timing["fit_calls"] == 2
-    assert timing["inference_us_per_candle"] == pytest.approx(100.0)
-    assert timing["failed_trainings"] == 1
-
-
-def test_corr_pairs_when_no_configured_pair_given_then_first_given_pair():
-    assert harness.corr_pairs(["BTC/USDT", "ETH/USDT"], ["ETH/USDT", "SOL/USDT"]) == ["ETH/USDT"]
-    assert harness.corr_pairs(["BTC/USDT", "ETH/USDT"], ["SOL/USDT", "ADA/USDT"]) == ["SOL/USDT"]
-
-
-def test_jsonable_when_nan_numpy_and_paths_then_plain_json():
-    import numpy as np
-
-    out = harness.jsonable({"a": math.nan, "b": np.float64(1.5), "c": [np.int64(2)],
-                            "d": REPO_ROOT})
-
-    assert json.loads(json.dumps(out)) == {"a": None, "b": 1.5, "c": [2], "d": str(REPO_ROOT)}
 
 
 # --------------------------------------------------------------------------- bench helpers
@@ -139,15 +55,18 @@ def _run_bench(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def test_bench_when_bad_pair_then_one_error_line_and_exit_2(candle_datadir, tmp_path):
+def test_bench_when_bad_pair_then_one_error_line_and_exit_2(candle_datadir, altdata_cache,
+                                                           tmp_path):
     result = _run_bench("--datadir", str(candle_datadir), "--pairs", "BTC/USDT", "NOPE/USDT",
+                        "--altdata-cache", str(altdata_cache),
                         "--timerange", "20240301-20240308", "--out", str(tmp_path / "r.json"),
                         timeout=120)
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"moe_vs_baseline: error: --pairs NOPE/USDT: no 1h candles in {candle_datadir} "
-        "(expected NOPE_USDT-1h.feather); download them or drop the pair"]
+        "(expected NOPE_USDT-1h.feather; pairs there: ADA/USDT BTC/USDT ETH/USDT XRP/USDT); "
+        "download it or drop the pair"]
     assert not (tmp_path / "r.json").exists()
 
 

@@ -26,8 +26,9 @@ TINY_WINDOW = {
 
 
 def test_hyperopt_when_run_few_epochs_on_baseline_then_epochs_saved_and_params_in_range(
-        tmp_path, replay_server, candle_datadir):
-    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, TINY_WINDOW)
+        tmp_path, replay_server, candle_datadir, altdata_cache):
+    configs = e2e_configs(tmp_path, replay_server.api_url, candle_datadir, TINY_WINDOW,
+                          altdata_cache)
 
     result = run_freqtrade(["hyperopt", *configs, "--timerange", "20240301-20240305",
                             "--epochs", "4", "--spaces", "buy", "sell", "-j", "1",

@@ -44,6 +44,12 @@ enqueue:
 TIMERANGE = "20240301-20240305"
 
 
+def space_text(altdata_cache: Path, extra: str = "") -> str:
+    """The tiny space with the alt-data cache (FOMC/CPI calendars included) of the fixture."""
+    return SPACE.replace("overrides:\n", "overrides:\n  ai_suite: {altdata: {cache_dir: "
+                         f"'{altdata_cache}'}}}}\n") + extra
+
+
 def sweep_command(space: Path, out: Path, datadir: Path, trials: int, workers: int) -> list[str]:
     return [sys.executable, "-m", "plugins.research", "sweep", "--space", str(space),
             "--trials", str(trials), "--workers", str(workers), "--datadir", str(datadir),
@@ -83,10 +89,10 @@ def kill_worker_of(trial_dir: Path, proc: subprocess.Popen, log: Path) -> int:
 
 
 def test_sweep_when_three_trials_on_two_workers_with_one_crashing_then_all_recorded_and_scored(
-        tmp_path, candle_datadir):
+        tmp_path, candle_datadir, altdata_cache):
     space = tmp_path / "tiny.yaml"
-    space.write_text(SPACE + "  freqaimodel: {type: categorical, choices: "
-                             "[LightGBMRegressor, NoSuchModel]}\n" + FAILING)
+    space.write_text(space_text(altdata_cache, "  freqaimodel: {type: categorical, choices: "
+                                               "[LightGBMRegressor, NoSuchModel]}\n" + FAILING))
     out = tmp_path / "sweep"
     log_file = tmp_path / "sweep.log"
 
@@ -145,9 +151,9 @@ def _descendants(pid: int) -> list[psutil.Process]:
 
 
 def test_sweep_when_killed_mid_trial_and_rerun_then_remaining_trials_run_once(
-        tmp_path, candle_datadir):
+        tmp_path, candle_datadir, altdata_cache):
     space = tmp_path / "tiny.yaml"
-    space.write_text(SPACE)
+    space.write_text(space_text(altdata_cache))
     out = tmp_path / "sweep"
     cmd = sweep_command(space, out, candle_datadir, trials=3, workers=1)
     first_log = (tmp_path / "first.log").open("w")

@@ -21,8 +21,9 @@ TINY = {"max_open_trades": 1,
 
 
 def test_walkforward_when_hyperopt_on_short_range_then_oos_windows_follow_their_in_sample(
-        tmp_path, candle_datadir):
-    overlay = write_json(tmp_path / "tiny.json", TINY)
+        tmp_path, candle_datadir, altdata_cache):
+    overlay = write_json(tmp_path / "tiny.json", {
+        **TINY, "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)}}})
     out = tmp_path / "wf"
     with (tmp_path / "wf.log").open("w") as log:
         result = subprocess.run(

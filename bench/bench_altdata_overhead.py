@@ -18,14 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-from adapters.replay_exchange import ReplayExchangeConfig, serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 from _args import (  # noqa: E402
@@ -34,26 +29,9 @@ from _args import (  # noqa: E402
     parse_timerange,
     validate_data_arguments,
 )
+from harness import REPO, replay_configs, run_backtest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / "user_data/altdata"
-
-
-def _run(strategy: str, configs: list[str], timerange: str, datadir: Path, userdir: Path) -> float:
-    identifier = f"bench-{strategy.lower()}"
-    shutil.rmtree(userdir / "models" / identifier, ignore_errors=True)
-    overlay = userdir / f"{strategy}.json"
-    overlay.write_text(json.dumps({"strategy": strategy, "freqaimodel": "LightGBMRegressor",
-                                   "freqai": {"identifier": identifier}}))
-    cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "-c", str(overlay),
-           "--timerange", timerange, "--datadir", str(datadir), "--cache", "none",
-           "--export", "none"]
-    started = time.perf_counter()
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0 or "STRATEGY SUMMARY" not in result.stdout + result.stderr:
-        raise SystemExit(f"{strategy} backtest failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return elapsed
 
 
 def main() -> None:
@@ -69,22 +47,19 @@ def main() -> None:
                                        "run `make data` (fills user_data/altdata)", DEFAULT_CACHE)
         validate_data_arguments(args.datadir, args.pairs, start, stop, ["1h"])
 
-    with tempfile.TemporaryDirectory() as tmp, \
-            serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+    with tempfile.TemporaryDirectory() as tmp:
         userdir = Path(tmp) / "user_data"
         for sub in ("models", "backtest_results", "logs"):
             (userdir / sub).mkdir(parents=True)
-        offline = json.loads((REPO / "config/offline.json").read_text())
-        for key in ("ccxt_config", "ccxt_async_config"):
-            offline["exchange"][key]["urls"]["api"] = dict.fromkeys(
-                ("public", "private", "sapi"), server.api_url)
-        overlay = {**offline, "user_data_dir": str(userdir),
-                   "exchange": {**offline["exchange"], "pair_whitelist": args.pairs},
-                   "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}}}
-        (userdir / "bench.json").write_text(json.dumps(overlay))
-        configs = ["-c", str(REPO / "config/base.json"), "-c", str(userdir / "bench.json")]
-        base = _run("FreqaiBaseline", configs, args.timerange, args.datadir, userdir)
-        alt = _run("FreqaiAltData", configs, args.timerange, args.datadir, userdir)
+        with replay_configs(args.datadir, userdir) as offline:
+            overlay = {"user_data_dir": str(userdir), "exchange": {"pair_whitelist": args.pairs},
+                       "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}}}
+            (userdir / "bench.json").write_text(json.dumps(overlay))
+            configs = [arg for path in (REPO / "config/base.json", offline, userdir / "bench.json")
+                       for arg in ("-c", str(path))]
+            base, alt = (run_backtest(strategy, strategy, "LightGBMRegressor", None, strategy,
+                                      configs, args.timerange, args.datadir, userdir).wall_seconds
+                         for strategy in ("FreqaiBaseline", "FreqaiAltData"))
     print(f"backtest {args.timerange} {' '.join(args.pairs)}")
     print(f"  FreqaiBaseline (no alt data): {base:7.1f} s")
     print(f"  FreqaiAltData (all providers): {alt:7.1f} s")

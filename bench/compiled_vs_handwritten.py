@@ -22,13 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-from adapters.replay_exchange import ReplayExchangeConfig, serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 from _args import (  # noqa: E402
@@ -38,8 +34,8 @@ from _args import (  # noqa: E402
     parse_timerange,
     validate_data_arguments,
 )
+from harness import REPO, replay_configs, run_backtest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / "user_data/altdata"
 COMPILED = ("CryptoRegimeTrendV1", REPO / "strategies" / "compiled")
 HANDWRITTEN = ("TrendHandwritten", REPO / "bench" / "strategies")
@@ -48,24 +44,6 @@ QUIET = {"max_daily_loss_frac": 0.5, "max_weekly_loss_frac": 0.5, "max_drawdown_
          "max_consecutive_losses": 1000, "cooldown_after_win_min": 0,
          "cooldown_after_loss_min": 0, "blackout_before_min": 0, "blackout_after_min": 0,
          "gates": {"enabled": False}}
-
-
-def _run(strategy: str, path: Path, configs: list[str], timerange: str, datadir: Path,
-         userdir: Path) -> tuple[float, int]:
-    """One backtest; returns (wall seconds, trades)."""
-    results = userdir / "backtest_results"
-    cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "--strategy", strategy,
-           "--strategy-path", str(path), "--timerange", timerange, "--datadir", str(datadir),
-           "--cache", "none", "--export", "trades", "--backtest-directory", str(results)]
-    started = time.perf_counter()
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    output = result.stdout + result.stderr
-    if result.returncode != 0 or "STRATEGY SUMMARY" not in output:
-        raise SystemExit(f"{strategy} backtest failed:\n{output[-3000:]}")
-    from freqtrade.data.btanalysis import load_backtest_data
-
-    return elapsed, len(load_backtest_data(results, strategy=strategy))
 
 
 def main() -> None:
@@ -85,25 +63,24 @@ def main() -> None:
 
     timings: dict[str, list[float]] = {}
     trades: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as tmp, \
-            serving(ReplayExchangeConfig(datadir=args.datadir, port=0)) as server:
+    with tempfile.TemporaryDirectory() as tmp:
         userdir = Path(tmp) / "user_data"
         for sub in ("models", "backtest_results", "logs"):
             (userdir / sub).mkdir(parents=True)
-        offline = json.loads((REPO / "config/offline.json").read_text())
-        for key in ("ccxt_config", "ccxt_async_config"):
-            offline["exchange"][key]["urls"]["api"] = dict.fromkeys(
-                ("public", "private", "sapi"), server.api_url)
-        overlay = {**offline, "user_data_dir": str(userdir), "freqai": {"enabled": False},
-                   "exchange": {**offline["exchange"], "pair_whitelist": args.pairs},
-                   "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)}, "risk": QUIET}}
-        (userdir / "bench.json").write_text(json.dumps(overlay))
-        configs = ["-c", str(REPO / "config/base.json"), "-c", str(userdir / "bench.json")]
-        for _ in range(max(1, args.repeat)):  # interleaved, so drift hits both alike
-            for strategy, path in (COMPILED, HANDWRITTEN):
-                elapsed, count = _run(strategy, path, configs, args.timerange, args.datadir, userdir)
-                timings.setdefault(strategy, []).append(elapsed)
-                trades[strategy] = count
+        with replay_configs(args.datadir, userdir) as offline:
+            overlay = {"user_data_dir": str(userdir), "freqai": {"enabled": False},
+                       "exchange": {"pair_whitelist": args.pairs},
+                       "ai_suite": {"altdata": {"cache_dir": str(args.altdata_cache)},
+                                    "risk": QUIET}}
+            (userdir / "bench.json").write_text(json.dumps(overlay))
+            configs = [arg for path in (REPO / "config/base.json", offline, userdir / "bench.json")
+                       for arg in ("-c", str(path))]
+            for i in range(max(1, args.repeat)):  # interleaved, so drift hits both alike
+                for strategy, path in (COMPILED, HANDWRITTEN):
+                    run = run_backtest(f"{strategy}-{i}", strategy, None, None, strategy, configs,
+                                       args.timerange, args.datadir, userdir, strategy_path=path)
+                    timings.setdefault(strategy, []).append(run.wall_seconds)
+                    trades[strategy] = run.trade_count()
     compiled, handwritten = min(timings[COMPILED[0]]), min(timings[HANDWRITTEN[0]])
     print(f"backtest {args.timerange} {' '.join(args.pairs)} (fastest of {args.repeat})")
     print(f"  {COMPILED[0]} (compiled tree):  {compiled:7.1f} s, {trades[COMPILED[0]]} trades")

@@ -74,6 +74,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))  # bench/ is not a package
 from _args import check_dir, exit_on_problem, validate_data_arguments  # noqa: E402
+from harness import jsonable  # noqa: E402
 
 logger = logging.getLogger("bench.dryrun_parity")
 
@@ -576,23 +577,6 @@ def run_both(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with timestamps as ISO strings, NaN as None, numpy scalars as Python."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def print_report(report: dict) -> None:

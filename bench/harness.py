@@ -1,25 +1,28 @@
 """Shared parts of the benchmarks that drive the real ``freqtrade backtesting``.
 
-- Arguments: :func:`add_data_arguments` / :func:`validate_data_arguments` (``--datadir``,
-  ``--pairs``, ``--timerange``): a bad value ends the run with one line naming it and exit
-  status 2 (:class:`ArgumentProblem`, :func:`exit_on_problem`). Written to move to a shared
-  ``bench/_args.py`` as is.
+The benchmarks' shared modules are two: ``bench/_args.py`` checks the command line (every
+argument check, one place) and this one runs and reports:
+
 - Config: :func:`deep_merge` (Freqtrade's ``-c`` merge), :func:`shipped_config`, :func:`corr_pairs`.
 - Runs: :func:`replay_configs` (a replay exchange over the data dir and the offline overlay
-  aimed at it), :func:`run_backtest` (one ``freqtrade backtesting`` subprocess, checked).
+  aimed at it, ``adapters.replay_exchange.overlay``), :func:`run_backtest` (one ``freqtrade
+  backtesting`` subprocess, checked), :func:`backtest_subprocess` (the command run, timed).
 - Timing: :func:`timing_from_log` (the ``BENCH_TIMING`` lines of the timed model classes in
   ``bench/freqai_models``).
-- Output: :func:`jsonable`, :func:`write_json`.
+- Output: :func:`jsonable` (the one JSON conversion of every bench report), :func:`write_json`.
+
+A benchmark script (``bench`` is not a package) imports these modules by its folder::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from harness import replay_configs, ...
 
 Metrics are not here: they come from :mod:`plugins.research` (one definition for every bench).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
-import logging
 import math
 import os
 import re
@@ -28,6 +31,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,121 +44,10 @@ if str(REPO) not in sys.path:
 
 TIMING_LINE = re.compile(r"BENCH_TIMING (fit|predict) (\S+) (\d+) ([0-9.eE+-]+)")
 TRAIN_FAILED = re.compile(r"Training (\S+) raised exception")
-PAIR = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+$")
-CLOSED_TIMERANGE = re.compile(r"^(\d{8})-(\d{8})$")
 
 
 class BenchError(RuntimeError):
     """A backtest failed or left no usable result (exit status 1)."""
-
-
-class ArgumentProblem(ValueError):
-    """A bad command-line value; the message names the argument and the fix (exit status 2)."""
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--datadir``, ``--pairs``, ``--timerange`` as every data-driven bench takes them."""
-    parser.add_argument("--datadir", type=Path, required=True,
-                        help="Freqtrade data dir with <PAIR>-<timeframe>.feather "
-                             "(e.g. user_data/data/binance)")
-    parser.add_argument("--pairs", nargs="+", required=True, help="pairs, e.g. BTC/USDT ETH/USDT")
-    parser.add_argument("--timerange", required=True,
-                        help="YYYYMMDD-YYYYMMDD, start inclusive, end exclusive (Freqtrade format)")
-
-
-def parse_timerange(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """``YYYYMMDD-YYYYMMDD`` -> (start, stop) UTC, stop exclusive.
-
-    Raises:
-        ArgumentProblem: not that format, an open end, or start not before stop.
-    """
-    from freqtrade.configuration import TimeRange
-    from freqtrade.exceptions import ConfigurationError, OperationalException
-
-    closed = CLOSED_TIMERANGE.match(text)
-    if closed and closed[1] >= closed[2]:
-        raise ArgumentProblem(f"--timerange {text!r}: start {closed[1]} is not before end "
-                              f"{closed[2]}; write it earlier-later")
-    try:
-        timerange = TimeRange.parse_timerange(text)
-    except (ConfigurationError, OperationalException, ValueError) as err:
-        raise ArgumentProblem(f"--timerange {text!r} is not YYYYMMDD-YYYYMMDD ({err})") from err
-    if timerange.startdt is None or timerange.stopdt is None:
-        raise ArgumentProblem(f"--timerange {text!r} needs both a start and an end "
-                              "(YYYYMMDD-YYYYMMDD)")
-    start, stop = pd.Timestamp(timerange.startdt), pd.Timestamp(timerange.stopdt)
-    if start >= stop:
-        raise ArgumentProblem(f"--timerange {text!r}: start {start:%Y-%m-%d} is not before end "
-                              f"{stop:%Y-%m-%d}; write it earlier-later")
-    return start, stop
-
-
-def load_candles(datadir: Path, pair: str, timeframe: str, data_format: str = "feather") -> pd.DataFrame:
-    """Freqtrade's candles of ``pair`` (gaps filled as Freqtrade fills them); empty if none."""
-    from freqtrade.data.history import load_pair_history
-
-    quiet = logging.getLogger("freqtrade")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)        # its "No history for ..." warning: we say it better
-    try:
-        return load_pair_history(pair, timeframe, datadir, fill_up_missing=True,
-                                 data_format=data_format)
-    finally:
-        quiet.setLevel(level)
-
-
-def validate_data_arguments(datadir: Path, pairs: list[str], start: pd.Timestamp,
-                            stop: pd.Timestamp, timeframes: list[str], lookback: pd.Timedelta,
-                            data_format: str = "feather") -> dict[str, pd.DataFrame]:
-    """Check that every pair has candles of every timeframe covering ``[start - lookback,
-    stop)`` and return the candles of the first timeframe per pair.
-
-    Raises:
-        ArgumentProblem: the data dir is missing, a pair is malformed or repeated, its file is
-            missing, or its candles start after ``start - lookback`` / end before ``stop``.
-    """
-    if not datadir.is_dir():
-        raise ArgumentProblem(f"--datadir {datadir} is not a directory")
-    if len(set(pairs)) != len(pairs):
-        raise ArgumentProblem(f"--pairs lists a pair twice: {' '.join(pairs)}")
-    for pair in pairs:
-        if not PAIR.match(pair):
-            raise ArgumentProblem(f"--pairs {pair!r} is not BASE/QUOTE (e.g. BTC/USDT)")
-    out = {}
-    need_from = start - lookback
-    last_needed = stop - pd.Timedelta(seconds=1)
-    for pair in pairs:
-        for timeframe in timeframes:
-            candles = load_candles(datadir, pair, timeframe, data_format)
-            name = f"{pair.replace('/', '_')}-{timeframe}.{data_format}"
-            if candles.empty:
-                raise ArgumentProblem(f"--pairs {pair}: no {timeframe} candles in {datadir} "
-                                      f"(expected {name}); download them or drop the pair")
-            first, last = candles["date"].iloc[0], candles["date"].iloc[-1]
-            if first > need_from:
-                raise ArgumentProblem(
-                    f"--pairs {pair}: {timeframe} candles in {datadir} start {first:%Y-%m-%d %H:%M}, "
-                    f"the run needs them from {need_from:%Y-%m-%d %H:%M} (--timerange start minus "
-                    f"training and warm-up); start the time range later or add older candles")
-            if last < last_needed - pd.Timedelta(days=1):
-                raise ArgumentProblem(
-                    f"--pairs {pair}: {timeframe} candles in {datadir} end {last:%Y-%m-%d %H:%M}, "
-                    f"before the --timerange end {stop:%Y-%m-%d}; end it earlier or add candles")
-            out.setdefault(pair, candles)
-    return out
-
-
-@contextlib.contextmanager
-def exit_on_problem(prog: str) -> Iterator[None]:
-    """Turn :class:`ArgumentProblem` into one line on stderr and exit status 2."""
-    try:
-        yield
-    except ArgumentProblem as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 # --------------------------------------------------------------------------- config
@@ -217,6 +110,12 @@ class RunResult:
     models_dir: Path
     extra: dict = field(default_factory=dict)
 
+    def trade_count(self) -> int:
+        """Trades of its result file."""
+        from freqtrade.data.btanalysis import load_backtest_data
+
+        return len(load_backtest_data(self.results_dir))
+
     def log_text(self) -> str:
         """The log file, else the console output (where Freqtrade logs without one); never
         both, which would count every log line twice."""
@@ -224,32 +123,46 @@ class RunResult:
         return source.read_text(errors="replace") if source.exists() else ""
 
 
-def run_backtest(key: str, model: str, freqaimodel: str, freqaimodel_path: Path, strategy: str,
-                 configs: list[str], timerange: str, datadir: Path, userdir: Path,
-                 overlay: dict | None = None) -> RunResult:
-    """One ``freqtrade backtesting`` subprocess with a fresh FreqAI identifier, ``--cache
-    none`` and its own results folder; ``overlay`` (a config dict) goes last.
+def run_backtest(key: str, model: str, freqaimodel: str | None, freqaimodel_path: Path | None,
+                 strategy: str, configs: list[str], timerange: str, datadir: Path, userdir: Path,
+                 overlay: dict | None = None, strategy_path: Path | None = None) -> RunResult:
+    """One ``freqtrade backtesting`` subprocess with a fresh FreqAI identifier (so every FreqAI
+    model is trained afresh), ``--cache none`` and its own results folder; ``overlay`` (a config
+    dict) goes last.
+
+    Args:
+        key: the run's name in the report (file names, the identifier).
+        model: what is under test (messages).
+        freqaimodel / freqaimodel_path: the FreqAI model class and its folder (``None``: the
+            configs' own, or no FreqAI).
+        strategy / strategy_path: the strategy class and its folder (``None``: the configs').
 
     Raises:
         BenchError: non-zero exit, no STRATEGY SUMMARY, or no fresh result file (the message
             has the command and the tail of its output).
     """
     from plugins.core.backtest_results import check_latest
+    from plugins.core.clock import SYSTEM_CLOCK
     from plugins.core.errors import BacktestResultError
 
-    identifier = f"bench-{key}-{int(time.time())}"
+    started_s = int(SYSTEM_CLOCK.now().timestamp())
+    identifier = f"bench-{key}-{started_s}"
     overlay_file = userdir / f"{key}.json"
     overlay_file.write_text(json.dumps(deep_merge(overlay or {}, {"freqai": {"identifier": identifier}})))
     results_dir = userdir / "backtest_results" / key
     results_dir.mkdir(parents=True, exist_ok=True)
     logfile, outfile = userdir / "logs" / f"{key}.log", userdir / "logs" / f"{key}.out"
     cmd = [sys.executable, "-m", "freqtrade", "backtesting", *configs, "-c", str(overlay_file),
-           "--strategy", strategy, "--freqaimodel", freqaimodel, "--freqaimodel-path",
-           str(freqaimodel_path), "--timerange", timerange, "--datadir", str(datadir),
+           "--strategy", strategy, "--timerange", timerange, "--datadir", str(datadir),
            "--cache", "none", "--export", "trades", "--backtest-directory", str(results_dir),
            "--logfile", str(logfile)]
+    if strategy_path is not None:
+        cmd += ["--strategy-path", str(strategy_path)]
+    if freqaimodel is not None:
+        cmd += ["--freqaimodel", freqaimodel]
+    if freqaimodel_path is not None:
+        cmd += ["--freqaimodel-path", str(freqaimodel_path)]
     print(f"[{key}] {model}: freqtrade backtesting {timerange} ...", file=sys.stderr, flush=True)
-    started_s = int(time.time())
     started = time.perf_counter()
     # Freqtrade skips its logging setup (and --logfile) when PYTEST_VERSION is set
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
@@ -274,7 +187,6 @@ def run_backtest(key: str, model: str, freqaimodel: str, freqaimodel_path: Path,
                          f"Last lines of its output ({outfile}):\n{output[-4000:]}")
     return RunResult(key, model, identifier, wall, logfile, outfile, results_dir,
                      userdir / "models" / identifier)
-
 
 # --------------------------------------------------------------------------- timing & output
 
@@ -310,7 +222,8 @@ def ratio(num: float | None, den: float | None) -> float:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with NaN/inf as ``None``, numpy scalars as Python, paths and timestamps as str."""
+    """``value`` as plain JSON: NaN / inf as ``None``, numpy scalars as Python, paths as text,
+    timestamps and datetimes as ISO-8601 (``2024-03-01T00:00:00+00:00``)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -319,7 +232,9 @@ def jsonable(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, Path | pd.Timestamp):
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
         return str(value)
     return value
 

@@ -62,22 +62,24 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (  # noqa: E402
-    REPO,
+from _args import (  # noqa: E402
     ArgumentProblem,
-    BenchError,
-    RunResult,
     add_data_arguments,
-    corr_pairs,
-    deep_merge,
     exit_on_problem,
     parse_timerange,
+    validate_data_arguments,
+)
+from harness import (  # noqa: E402
+    REPO,
+    BenchError,
+    RunResult,
+    corr_pairs,
+    deep_merge,
     ratio,
     replay_configs,
     run_backtest,
     shipped_config,
     timing_from_log,
-    validate_data_arguments,
     write_json,
 )
 

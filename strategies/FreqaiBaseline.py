@@ -28,8 +28,7 @@ from technical import qtpylib
 
 from plugins.core.warmup import freqai_startup_candles
 from plugins.core.windowed import money_flow_index, window_mean, window_std
-from plugins.guard.costs import ExecutionCostMixin
-from plugins.risk import RiskGuardMixin
+from plugins.guard import ExecutionCostMixin, RiskGuardMixin
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ exits and alternative-data features as ``FreqaiAltData``; in addition:
   candles) as ``%-regime_<input>`` features: the detector reads them raw, the experts scaled.
 - Entries are gated by regime: no long entry where the regime name matches a pattern of
   ``ai_suite.risk.gates.blocked_regimes`` (default ``*bear*``, ``high_vol*``, ``volatile*``). The
-  risk mixin checks the same patterns again in ``confirm_trade_entry`` with the other gates,
+  risk guard checks the same patterns again in ``confirm_trade_entry`` with the other gates,
   and its confidence gate reads the model's ``confidence`` column.
 - ``plot_config`` shows the regime, its probabilities, the gate weights and the per-expert
   predictions (FreqUI and ``freqtrade plot-dataframe``).

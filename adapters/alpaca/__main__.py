@@ -241,13 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {"backtest": _backtest, "paper": _paper, "reconcile": _reconcile,
                 "reset-killswitch": _reset}
-    from adapters.alpaca.runner import CompilerUnavailableError
     from plugins.strategy_tree.errors import TreeValidationError
 
     try:
         return handlers[args.command](args)
-    except (AlpacaConfigError, SuiteConfigError, CompilerUnavailableError, TreeValidationError,
-            ValueError) as err:
+    except (AlpacaConfigError, SuiteConfigError, TreeValidationError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (AlpacaError, DataNotFoundError, SuiteError) as err:

@@ -1,20 +1,22 @@
 """The suite's risk rules on backtrader runs: the same breakers, config and journal as on crypto.
 
-``RiskGuard`` is the backtrader counterpart of ``plugins.risk.mixin.RiskGuardMixin``. It calls
-the very same pure rules (``plugins.risk.breakers.evaluate`` on an ``AccountSnapshot``,
-``cap_stake``, ``pair_cooldown_until``), reads the same ``ai_suite.risk`` section
-(``RiskConfig``), keeps its equity anchors with ``plugins.risk.account.EquityAnchors`` and
-writes the same ``DecisionJournal`` rows (kinds ``breaker``, ``gate``, ``stake``). It is
-enforced in the broker (``guard.GuardedBrokerMixin``), so no strategy - hand-written or
-compiled from a tree - can place an entry around it.
+``RiskGuard`` is the backtrader counterpart of ``plugins.guard.RiskGuardMixin``. It runs the
+very same core: the breakers (``plugins.risk.breakers.evaluate`` on an ``AccountSnapshot``), the
+trips to lock (``plugins.risk.entry.new_trips``), the entry decision
+(``plugins.risk.entry.decide_entry``) and the stake cap (``cap_stake``); reads the same
+``ai_suite.risk`` section (``RiskConfig``), keeps its equity anchors with
+``plugins.risk.account.EquityAnchors`` and writes the same ``DecisionJournal`` rows (kinds
+``breaker``, ``gate``, ``stake``). It is enforced in the broker (``guard.GuardedBrokerMixin``),
+so no strategy - hand-written or compiled from a tree - can place an entry around it.
 
-Semantics, as in the Freqtrade mixin: each bar (``observe``) the breakers run on the account;
+Semantics, as in the Freqtrade guard: each bar (``observe``) the breakers run on the account;
 a trip becomes a *lock* until its ``until`` (daily loss: next 00:00 UTC; weekly: next Monday;
 losing streak: its pause), the kill switch locks until a human reset
-(``python -m adapters.alpaca reset-killswitch``). While any lock is active no entry passes;
-exits always pass. ``max_open_positions`` is checked per entry. Entry checks, in order, each
-journaled as a ``gate`` row: breakers, max_open_positions, external pauses (reconciliation
-mismatch), FOMC/CPI blackout, the pair cooldown, the pattern-day-trader rule. Stakes above
+(``python -m adapters.alpaca reset-killswitch``); locks live in the journal's state, not in a
+Freqtrade database. While any lock is active no entry passes; exits always pass. Entry checks,
+in order, each journaled as a ``gate`` row: breakers (the locks in force), max_open_positions,
+the FOMC/CPI blackout, the pair cooldown (the gates that need no analysed candle), then this
+venue's own: a reconciliation pause, the pattern-day-trader rule. Stakes above
 ``max_position_frac`` of equity are shrunk (journaled ``stake``/``clamp``).
 
 Not carried over: the 7 entry gates (EMA band, RSI, momentum, regime, confidence) need the
@@ -29,16 +31,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
-
+from adapters.alpaca.config import AlpacaConfig
 from adapters.alpaca.pdt import DayTradeCounter, pdt_verdict
 from plugins.altdata.calendar import EventCalendar
 from plugins.risk.account import PEAK_KEY, EquityAnchors
-from plugins.risk.breakers import cap_stake, evaluate, pair_cooldown_until
+from plugins.risk.breakers import cap_stake, evaluate
+from plugins.risk.checks import Check, CheckResult
 from plugins.risk.config import RiskConfig
+from plugins.risk.entry import EntryDecision, EntryFacts, decide_entry, new_trips
 from plugins.risk.journal import DecisionJournal, JournalRow
 from plugins.risk.snapshot import AccountSnapshot, ClosedTrade
-from plugins.risk.state import BreakerReason, RiskDecision, TradingState
+from plugins.risk.state import BreakerReason, BreakerTrip, RiskDecision, TradingState
 
 logger = logging.getLogger(__name__)
 
@@ -49,22 +52,16 @@ KILL_SWITCH = BreakerReason.DRAWDOWN_KILL_SWITCH.value
 
 @dataclass(frozen=True)
 class PdtSettings:
-    """The pattern-day-trader rule's thresholds (``AlpacaConfig.pdt_*``)."""
+    """The pattern-day-trader rule's thresholds (from ``AlpacaConfig.pdt_min_equity_usd`` /
+    ``pdt_max_day_trades``, where their defaults are defined)."""
 
-    min_equity_usd: float = 25_000.0
-    max_day_trades: int = 3
+    min_equity_usd: float
+    max_day_trades: int
 
-
-@dataclass(frozen=True)
-class EntryVerdict:
-    """One entry's verdict: ``allowed`` and every denial as ``"<check>: <detail>"``."""
-
-    allowed: bool
-    denials: tuple[str, ...]
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(self.denials)
+    @classmethod
+    def from_config(cls, config: AlpacaConfig) -> PdtSettings:
+        """The thresholds of ``ai_suite.alpaca``."""
+        return cls(config.pdt_min_equity_usd, config.pdt_max_day_trades)
 
 
 class RiskGuard:
@@ -76,17 +73,23 @@ class RiskGuard:
         events: FOMC/CPI calendar for the blackout (None: no blackout check; the runners
             fail closed and refuse to start without it when a blackout is configured).
         day_trades: the PDT day-trade counter (None: PDT rule off).
-        pdt: PDT thresholds.
+        pdt: PDT thresholds (needed with ``day_trades``).
+
+    Raises:
+        ValueError: ``day_trades`` without ``pdt``.
     """
 
     def __init__(self, config: RiskConfig, journal: DecisionJournal, *,
                  events: EventCalendar | None = None, day_trades: DayTradeCounter | None = None,
                  pdt: PdtSettings | None = None) -> None:
+        if day_trades is not None and pdt is None:
+            raise ValueError("the pattern-day-trader rule needs its thresholds: pass pdt="
+                             "PdtSettings.from_config(<ai_suite.alpaca>)")
         self.config = config
         self.journal = journal
         self.events = events
         self.day_trades = day_trades
-        self.pdt = pdt or PdtSettings()
+        self.pdt = pdt
         self.anchors = EquityAnchors(journal)
         self.closed: list[ClosedTrade] = []
         self.decision = RiskDecision(TradingState.ACTIVE, ())
@@ -104,9 +107,7 @@ class RiskGuard:
                                    open_positions=open_positions, closed_trades=tuple(self.closed))
         decision = evaluate(snapshot, self.config)
         changed = False
-        for trip in decision.trips:
-            if trip.reason == BreakerReason.MAX_OPEN_POSITIONS or self._locked(trip.reason.value, now):
-                continue
+        for trip in new_trips(decision, self.active_locks(now)):
             self.locks[trip.reason.value] = None if trip.until is None else trip.until.isoformat()
             changed = True
             logger.warning("Breaker %s tripped (%s): %s until %s", trip.reason.value,
@@ -128,6 +129,20 @@ class RiskGuard:
         """Reasons locked at ``now``."""
         return [reason for reason in self.locks if self._locked(reason, now)]
 
+    def held(self, now: datetime) -> RiskDecision:
+        """The trips the locks hold at ``now``: HALTED for the kill switch (until a human
+        reset), REDUCING for the others (until their lock ends)."""
+        trips = []
+        for reason in self.active_locks(now):
+            until = self.locks[reason]
+            kill = reason == KILL_SWITCH
+            trips.append(BreakerTrip(
+                TradingState.HALTED if kill else TradingState.REDUCING, BreakerReason(reason),
+                "locked until a human reset" if until is None else f"locked until {until}",
+                None if until is None else datetime.fromisoformat(until)))
+        return RiskDecision(max((t.state for t in trips), default=TradingState.ACTIVE),
+                            tuple(trips))
+
     @property
     def halted(self) -> bool:
         """The kill switch is locked (until a human reset)."""
@@ -135,40 +150,34 @@ class RiskGuard:
 
     # --- entries ---------------------------------------------------------------------------
     def check_entry(self, symbol: str, now: datetime, stake: float, equity: float,
-                    open_positions: int) -> EntryVerdict:
-        """Every entry check on one proposed entry of ``stake`` USD (journaled, one row each)."""
+                    open_positions: int) -> EntryDecision:
+        """The entry-check core (``plugins.risk.entry.decide_entry``) on one proposed entry of
+        ``stake`` USD; journaled, one row per check."""
         cfg = self.config
-        locks = self.active_locks(now)
-        checks: list[tuple[str, bool, str]] = [
-            ("breakers", not locks, "; ".join(f"{r} locked" for r in locks) or "no breaker tripped"),
-            ("max_open_positions", open_positions < cfg.max_open_positions,
-             f"{open_positions} open, max {cfg.max_open_positions}"),
-        ]
-        for name, detail in self.pauses.items():
-            checks.append((name, False, detail))
-        if self.events is not None and (cfg.blackout_before_min or cfg.blackout_after_min):
-            blocked = bool(self.events.in_blackout(pd.Series([pd.Timestamp(now)]),
-                                                   cfg.blackout_before_min,
-                                                   cfg.blackout_after_min).iloc[0])
-            checks.append(("news_blackout", not blocked,
-                           "within the FOMC/CPI blackout" if blocked else "no FOMC/CPI event near"))
-        last = next((t for t in reversed(self.closed) if t.pair == symbol), None)
-        if last is not None:
-            until = pair_cooldown_until(last.closed_at, last.profit_abs, cfg)
-            checks.append(("pair_cooldown", now >= until,
-                           f"cooling down until {until.isoformat()}" if now < until else "no cooldown"))
+        facts = EntryFacts(
+            pair=symbol, now=now, stake=stake, breakers=self.held(now),
+            open_positions=open_positions,
+            last_closed=next((t for t in reversed(self.closed) if t.pair == symbol), None),
+            in_blackout=(self.events is not None
+                         and bool(cfg.blackout_before_min or cfg.blackout_after_min)
+                         and self.events.in_blackout_at(now, cfg.blackout_before_min,
+                                                        cfg.blackout_after_min)),
+            analyses_candles=False, venue=self._venue_checks(now, equity))
+        decision = decide_entry(facts, cfg)
+        self.journal.record_many(decision.journal_rows())
+        if not decision.allowed:
+            logger.info("Entry %s denied: %s", symbol, decision.reason)
+        return decision
+
+    def _venue_checks(self, now: datetime, equity: float) -> tuple[CheckResult, ...]:
+        """This venue's own checks: a pause (reconciliation mismatch), the PDT rule."""
+        checks = [CheckResult(Check(name), False, detail) for name, detail in self.pauses.items()]
         if self.day_trades is not None:
             count = max(self.day_trades.count(now), self.account_day_trades or 0)
             verdict = pdt_verdict(equity, count, min_equity=self.pdt.min_equity_usd,
                                   max_day_trades=self.pdt.max_day_trades)
-            checks.append(("pattern_day_trader", verdict.allowed, verdict.reason))
-        self.journal.record_many([
-            JournalRow(ts=now, kind="gate", decision="pass" if ok else "deny", reason=name,
-                       pair=symbol, detail=detail, stake=stake) for name, ok, detail in checks])
-        denials = tuple(f"{name}: {detail}" for name, ok, detail in checks if not ok)
-        if denials:
-            logger.info("Entry %s denied: %s", symbol, "; ".join(denials))
-        return EntryVerdict(not denials, denials)
+            checks.append(CheckResult(Check.PATTERN_DAY_TRADER, verdict.allowed, verdict.reason))
+        return tuple(checks)
 
     def cap(self, symbol: str, now: datetime, stake: float, equity: float) -> float:
         """``stake`` after ``max_position_frac`` (a clamp is journaled). A stake over the cap by

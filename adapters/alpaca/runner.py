@@ -10,7 +10,7 @@
   in the mode's own state folder.
 
 Strategies: ``strategy_from_tree`` compiles a strategy tree with
-``plugins.strategy_tree.compilers.backtrader.build_backtrader_strategy`` (the suite's
+``plugins.strategy_tree.compilers.build_backtrader_strategy`` (the suite's
 deterministic compiler); ``strategy_from_spec`` loads ``module:Class`` (a hand-written
 ``bt.Strategy``, e.g. ``adapters.alpaca.examples:RsiMeanReversion``).
 """
@@ -50,7 +50,7 @@ from adapters.alpaca.reconcile import AttributionLedger, ReconciliationReport
 from adapters.alpaca.risk import DAY_TRADES_KEY, PdtSettings, RiskGuard
 from adapters.alpaca.state import LOGGER_NAME, OrderLog, StatePaths, attach_log_file
 from plugins.altdata.calendar import EventCalendar
-from plugins.core.errors import DataNotFoundError, SuiteError
+from plugins.core.errors import DataNotFoundError
 from plugins.risk.journal import DecisionJournal
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = Path(os.environ.get("SUITE_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 DEFAULT_DATA_DIR = BUNDLE / "equities" / "alpaca_style_daily_2021_2026"
 BUNDLE_CALENDAR = BUNDLE / "macro" / "calendar"
-
-
-class CompilerUnavailableError(SuiteError):
-    """The strategy-tree compiler for backtrader is not importable yet. The CLI exits 2; run a
-    hand-written strategy with ``--strategy module:Class`` meanwhile."""
 
 
 def load_config_files(paths: Sequence[Path]) -> dict:
@@ -119,18 +114,11 @@ def strategy_from_tree(path: Path) -> tuple[type[bt.Strategy], Any]:
 
     Raises:
         TreeValidationError: the tree is invalid.
-        CompilerUnavailableError: ``plugins.strategy_tree.compilers.backtrader`` is missing.
     """
+    from plugins.strategy_tree.compilers import build_backtrader_strategy
     from plugins.strategy_tree.io import load_tree
 
     tree = load_tree(path)
-    try:
-        from plugins.strategy_tree.compilers.backtrader import build_backtrader_strategy
-    except ImportError as err:
-        raise CompilerUnavailableError(
-            f"The backtrader compiler (plugins.strategy_tree.compilers.backtrader."
-            f"build_backtrader_strategy) is not available ({err}); tree {tree.name} is valid. Use "
-            "--strategy module:Class for a hand-written strategy meanwhile.") from err
     return build_backtrader_strategy(tree), tree
 
 
@@ -172,7 +160,7 @@ def make_guard(suite: AlpacaRunConfig, journal: DecisionJournal, calendar: Marke
     cfg = suite.alpaca
     day_trades = (DayTradeCounter(calendar, journal.get_state(DAY_TRADES_KEY)) if cfg.pdt_guard else None)
     return RiskGuard(suite.risk, journal, events=event_calendar(suite), day_trades=day_trades,
-                     pdt=PdtSettings(cfg.pdt_min_equity_usd, cfg.pdt_max_day_trades))
+                     pdt=PdtSettings.from_config(cfg))
 
 
 @dataclass(frozen=True)

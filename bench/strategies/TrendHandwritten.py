@@ -33,7 +33,7 @@ from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.merge import merge_point_in_time
 from plugins.core.config import load_section
-from plugins.risk import RiskGuardMixin
+from plugins.guard import RiskGuardMixin
 
 
 class TrendHandwritten(RiskGuardMixin, IStrategy):

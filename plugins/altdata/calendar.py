@@ -19,6 +19,7 @@ at 23:59 New York time of their date: never earlier than they were known.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,11 @@ class EventCalendar:
         to_next = self.minutes_to_next_event(ts, kinds)
         since = self.minutes_since_last_event(ts, kinds)
         return (to_next <= before_min).fillna(False) | (since <= after_min).fillna(False)
+
+    def in_blackout_at(self, at: datetime, before_min: float, after_min: float) -> bool:
+        """:meth:`in_blackout` of one moment ``at`` (tz-aware UTC), as a bool."""
+        return bool(self.in_blackout(pd.Series([pd.Timestamp(at)]), before_min,
+                                     after_min).iloc[0])
 
 
 def _local_time(dates: pd.Series, hhmm: str) -> pd.Series:

@@ -1,20 +1,24 @@
 """The Freqtrade glue (layer 3): strategy mixins that enforce the suite's rules through
-Freqtrade's own callbacks.
+Freqtrade's own callbacks and locks. Use them first in a strategy's bases:
+``class MyStrategy(ExecutionCostMixin, RiskGuardMixin, IStrategy)``.
 
+- :mod:`plugins.guard.mixin`: ``RiskGuardMixin`` - the risk layer (``plugins.risk``: breakers,
+  entry checks, stages, journal) enforced through Freqtrade's callbacks; it wraps them and
+  composes the jobs below.
+- :mod:`plugins.guard.account`: the breakers' account snapshot read from Freqtrade.
+- :mod:`plugins.guard.locks`: trips as Freqtrade's global locks, and back.
+- :mod:`plugins.guard.entries`: the facts of one entry for the entry-check core.
+- :mod:`plugins.guard.signals`: every entry / exit signal journaled.
+- :mod:`plugins.guard.stages`: deployment stages at each bot loop.
+- :mod:`plugins.guard.faults`: failing closed and recovering.
+- :mod:`plugins.guard.killswitch`: the human kill-switch reset (``python -m plugins.guard``).
+- :mod:`plugins.guard.rpcview`: the guard as ``plugins.rpc`` reads it (``GuardView``).
 - :mod:`plugins.guard.costs`: ``ExecutionCostMixin`` - the execution-cost model
   (``plugins.execution``) on every backtest fill, market orders, no entry without a cost
   estimate.
-
-(The risk guard, ``plugins.risk.RiskGuardMixin``, moves here later: issue 16.)
 """
 
-from typing import Any
+from plugins.guard.costs import ExecutionCostMixin
+from plugins.guard.mixin import RiskGuardMixin
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy: importing the package does not pull in Freqtrade's strategy machinery.
-    if name == "ExecutionCostMixin":
-        from plugins.guard.costs import ExecutionCostMixin
-
-        return ExecutionCostMixin
-    raise AttributeError(f"module 'plugins.guard' has no attribute {name!r}")
+__all__ = ["ExecutionCostMixin", "RiskGuardMixin"]

@@ -46,7 +46,8 @@ from plugins.llm.treefiles import base_name, compile_engines, next_version, rena
 from plugins.strategy_tree.diff import diff_trees
 from plugins.strategy_tree.errors import TreeValidationError
 from plugins.strategy_tree.io import dumps_tree, load_tree, tree_data
-from plugins.strategy_tree.schema import StrategyTree, validate_tree
+from plugins.strategy_tree.schema import StrategyTree
+from plugins.strategy_tree.validation import validate_tree
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from plugins.llm.prompts import system_prompt, user_turn
 from plugins.llm.structured import OutputRejected, ToolOutput, ask
 from plugins.strategy_tree.errors import TreeValidationError
 from plugins.strategy_tree.registry import known_names
-from plugins.strategy_tree.schema import StrategyTree, json_schema, validate_tree
+from plugins.strategy_tree.schema import StrategyTree, json_schema
+from plugins.strategy_tree.validation import validate_tree
 
 logger = logging.getLogger(__name__)
 

@@ -3,22 +3,22 @@
 A tree written here never replaces an existing file (``write_new``: an atomic link that fails
 when the name is taken). Versions are ``<base>_v<N>.yaml`` (``next_version``); the tree's own
 ``name`` is set to the file's stem so the two always agree. Code generation is the strategy-tree
-compiler's job (``plugins.strategy_tree.compilers.<engine>.compile_tree(tree, out_dir)``):
-``compile_if_available`` calls it when it is installed and otherwise says that compile is pending.
-``compile_engines`` compiles for every engine into the repository's layout (``make trees``:
+compiler's job (``plugins.strategy_tree.compilers.compile_tree(tree, out_dir, engine)``):
+``compile_engine`` calls it and reports the outcome in one line. ``compile_engines`` compiles
+for every engine into the repository's layout (``make trees``:
 Freqtrade strategies in ``strategies/compiled/``, backtrader ones in its ``backtrader/``), which
 the golden test of the compiled strategies expects for every tree in ``strategies/trees/``.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 
+from plugins.strategy_tree.compilers import compile_tree
 from plugins.strategy_tree.errors import TreeValidationError
 from plugins.strategy_tree.io import dumps_tree, load_tree
 from plugins.strategy_tree.schema import StrategyTree
@@ -102,43 +102,35 @@ ENGINE_FOLDERS = {"freqtrade": ".", "backtrader": "backtrader"}
 
 
 def compile_engines(tree: StrategyTree, compiled_dir: Path | None) -> tuple[list[Path], str]:
-    """``compile_if_available`` for every engine into ``compiled_dir`` (None: skipped);
+    """``compile_engine`` for every engine into ``compiled_dir`` (None: skipped);
     returns all files written and one status line (``engine: status; ...``)."""
     if compiled_dir is None:
         return [], "compile skipped"
     written, statuses = [], []
     for engine, sub in ENGINE_FOLDERS.items():
-        files, status = compile_if_available(tree, (Path(compiled_dir) / sub), engine)
+        files, status = compile_engine(tree, (Path(compiled_dir) / sub), engine)
         written += files
         statuses.append(f"{engine}: {status}")
     return written, "; ".join(statuses)
 
 
-def compile_if_available(tree: StrategyTree, out_dir: Path | None,
-                         engine: str = "freqtrade") -> tuple[list[Path], str]:
-    """Compile ``tree`` with the strategy-tree compiler of ``engine`` when it exists.
+def compile_engine(tree: StrategyTree, out_dir: Path | None,
+                   engine: str = "freqtrade") -> tuple[list[Path], str]:
+    """Compile ``tree`` with the strategy-tree compiler of ``engine``
+    (``plugins.strategy_tree.compilers.compile_tree``).
 
     Returns:
         (written files, a one-line status): ``compiled N file(s)``, ``compile skipped``
-        (``out_dir`` None), ``compile pending: ...`` (no compiler installed yet) or
-        ``compile failed: ...`` (the compiler raised; the tree file stays, the error is logged
-        and the status says how to rerun the compile).
+        (``out_dir`` None) or ``compile failed: ...`` (the compiler raised; the tree file stays,
+        the error is logged and the status says how to rerun the compile).
     """
     if out_dir is None:
         return [], "compile skipped (no output folder given)"
-    module_name = f"plugins.strategy_tree.compilers.{engine}"
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name is None or not module_name.startswith(err.name):
-            raise
-        return [], (f"compile pending: the {engine} compiler ({module_name}.compile_tree) is not "
-                    f"installed yet; run `python -m plugins.strategy_tree compile TREE --engine "
-                    f"{engine} --out {out_dir}` once it is")
-    try:
-        written = [Path(p) for p in module.compile_tree(tree, Path(out_dir))]
+        written = [Path(p) for p in compile_tree(tree, Path(out_dir), engine)]
     except Exception as err:  # noqa: BLE001 - classified: the approval stands, compile is reported
-        logger.exception("Compiling tree %s with %s failed", tree.name, module_name)
+        logger.exception("Compiling tree %s for %s failed", tree.name, engine)
         return [], (f"compile failed: {type(err).__name__}: {str(err)[:300]}; rerun `python -m "
                     f"plugins.strategy_tree compile TREE --engine {engine} --out {out_dir}`")
-    return written, f"compiled {len(written)} file(s) with {module_name}"
+    return written, (f"compiled {len(written)} file(s) with "
+                     f"plugins.strategy_tree.compilers.{engine}")

@@ -1,21 +1,12 @@
-"""Circuit breakers and the decision journal (the risk layer).
+"""The risk layer: pure rules, the entry-check core, stages and the decision journal.
 
-``from plugins.risk import RiskGuardMixin`` and use it first in a strategy's bases:
-``class MyStrategy(RiskGuardMixin, IStrategy)``. Modules: ``config`` (``ai_suite.risk``),
-``state`` (ACTIVE / REDUCING / HALTED and typed reasons), ``snapshot`` / ``account`` (the
-account the rules read), ``breakers`` (the rules, pure functions), ``signals`` (entry-signal
-windows), ``mixin`` (enforcement through Freqtrade's locks and callbacks), ``journal``
-(SQLite decision journal), ``reset`` (the human kill-switch reset), ``__main__`` (CLI).
+Nothing here reads Freqtrade, a venue or the clock: each venue's guard gathers the facts and
+enforces the decisions (``plugins.guard`` for Freqtrade, ``adapters.alpaca.risk`` for
+backtrader / Alpaca). Modules: ``config`` (``ai_suite.risk`` / ``ai_suite.stages``), ``state``
+(ACTIVE / REDUCING / HALTED, typed reasons, the names of the locks that hold a trip),
+``snapshot`` / ``account`` (the account the rules read, the equity anchors), ``breakers`` (the
+rules, pure functions), ``checks`` / ``entry`` (the typed entry checks and the entry-check
+core), ``gates`` (the 7-gate framework), ``signals`` (entry-signal windows), ``stages``
+(deployment stages), ``journal`` (SQLite decision journal), ``__main__`` (CLI: journal,
+summary, stages).
 """
-
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so `plugins.risk.config` can be imported by `plugins.core.config` without
-    # pulling in the mixin (which imports `plugins.core.config` itself).
-    if name == "RiskGuardMixin":
-        from plugins.risk.mixin import RiskGuardMixin
-
-        return RiskGuardMixin
-    raise AttributeError(f"module 'plugins.risk' has no attribute {name!r}")

@@ -5,18 +5,17 @@
         One aligned line per decision, oldest first (``--limit N``: the newest N).
     python -m plugins.risk summary --file PATH [--kind K]
         Decision counts by kind / decision / reason, largest first.
-    python -m plugins.risk reset-killswitch --db-url URL [--journal PATH] [--yes]
-        Lift the drawdown kill switch (asks to type RESET unless --yes). All or nothing: the
-        lock change and the journal's reset row commit together; a --db-url naming a SQLite
-        file that does not exist (or is not Freqtrade's) is refused, never created.
     python -m plugins.risk stage show|promote|demote [--user-data-dir DIR] [-c CONFIG ...]
                                  [--strategy NAME] [--to STAGE] [--reason TEXT]
         Deployment stages (``plugins.risk.stages``): show records and history; request a
         promotion (refused unless the rules allow, thresholds from ai_suite.stages in the
         configs); demote. A running bot applies it at its next loop.
 
+The kill switch's reset changes Freqtrade's locks, so it lives with the Freqtrade guard:
+``python -m plugins.guard reset-killswitch`` (``reset-killswitch`` here says so, exit 2).
+
 Times without a UTC offset are read as UTC. Exit status 0 on success; 1 with a message (no
-traceback) when the journal, the database or a config is missing or unusable.
+traceback) when the journal or a config is missing or unusable.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plugins.core.clock import SYSTEM_CLOCK, Clock
 from plugins.core.config import SuiteConfigError
 from plugins.core.errors import SuiteError
 from plugins.risk.journal import KINDS, DecisionJournal, JournalError, JournalRow, open_existing
@@ -66,13 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--file", type=Path, required=True, help="the journal's SQLite file")
     summary.add_argument("--kind", choices=sorted(KINDS), default=None)
     summary.set_defaults(handler=_summary)
-    reset = sub.add_parser("reset-killswitch", help="lift the drawdown kill switch (a human act)")
-    reset.add_argument("--db-url", required=True, help="the bot's db_url, e.g. "
-                       "sqlite:///tradesv3.dryrun.sqlite")
-    reset.add_argument("--journal", type=Path, default=None,
-                       help="the bot's journal (default: <db name>.journal.sqlite beside the db)")
-    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    reset.set_defaults(handler=_reset)
+    moved = sub.add_parser("reset-killswitch", help="moved: python -m plugins.guard "
+                           "reset-killswitch")
+    moved.set_defaults(handler=_moved)
     stage = sub.add_parser("stage", help="deployment stages: show, promote, demote")
     stage.add_argument("action", choices=("show", "promote", "demote"))
     stage.add_argument("--user-data-dir", type=Path, default=Path("user_data"))
@@ -112,12 +108,12 @@ def _configs(paths: list[Path]) -> dict:
     return config
 
 
-def _stage(args: argparse.Namespace) -> int:
+def _stage(args: argparse.Namespace, clock: Clock) -> int:
     from plugins.core.config import load_section
     from plugins.risk.config import StageConfig
 
     store = StageStore(args.user_data_dir / STORE_NAME)
-    now, by = datetime.now(UTC), os.environ.get("USER", "cli")
+    now, by = clock.now(), os.environ.get("USER", "cli")
     if args.action == "show":
         names = [args.strategy] if args.strategy else store.strategies()
         if not names:
@@ -147,27 +143,11 @@ def _stage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reset(args: argparse.Namespace) -> int:
-    from plugins.risk.journal import journal_path
-    from plugins.risk.reset import check_db_url, reset_kill_switch
-
-    check_db_url(args.db_url)  # before asking: a mistyped path fails at once
-
-    journal = args.journal or journal_path({"runmode": "dry_run", "db_url": args.db_url,
-                                            "user_data_dir": "user_data"})
-    if not args.yes:
-        try:
-            answer = input(f"Lift the kill switch of {args.db_url}? New entries resume. "
-                           "Type RESET: ")
-        except EOFError:  # no terminal (a script without --yes)
-            answer = ""
-        if answer.strip() != "RESET":
-            print("Not reset.")
-            return 1
-    lifted = reset_kill_switch(args.db_url, journal, datetime.now(UTC),
-                               by=os.environ.get("USER", "cli"))
-    print(f"Kill switch reset: {lifted} lock(s) lifted; equity peak re-based (journal {journal}).")
-    return 0
+def _moved(args: argparse.Namespace, clock: Clock) -> int:
+    print("risk: reset-killswitch changes Freqtrade's locks and moved to the Freqtrade guard: "
+          f"python -m plugins.guard reset-killswitch {' '.join(args.arguments)}".rstrip(),
+          file=sys.stderr)
+    return 2
 
 
 def _table(header: Sequence[str], rows: list[Sequence[str]], right: frozenset[int]) -> str:
@@ -190,7 +170,7 @@ def _open(path: Path) -> DecisionJournal:
     return open_existing(path)
 
 
-def _journal(args: argparse.Namespace) -> int:
+def _journal(args: argparse.Namespace, clock: Clock) -> int:
     with _open(args.file) as journal:
         rows = journal.query(since=args.since, until=args.until, pair=args.pair,
                              reason=args.reason, kind=args.kind, limit=args.limit)
@@ -202,7 +182,7 @@ def _journal(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _summary(args: argparse.Namespace, clock: Clock) -> int:
     with _open(args.file) as journal:
         counts = journal.summary(kind=args.kind)
     if not counts:
@@ -215,11 +195,17 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clock: Clock = SYSTEM_CLOCK) -> int:
     """Entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "reset-killswitch":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "reset-killswitch":
+        given = list(sys.argv[1:] if argv is None else argv)
+        args.arguments = given[given.index("reset-killswitch") + 1:]
     try:
-        return args.handler(args)
+        return args.handler(args, clock)
     except (JournalError, StageError, SuiteError) as err:
         print(f"risk: {err}", file=sys.stderr)
         return 1

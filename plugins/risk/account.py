@@ -1,15 +1,14 @@
-"""Building the breakers' ``AccountSnapshot`` from Freqtrade, and the equity anchors.
+"""The equity anchors the breakers compare against, and the account error of the edge.
 
-Equity = starting balance + realized profit of closed trades + unrealized profit of open
-trades at the last analyzed close (stake currency). The same calls work in backtesting
-(``LocalTrade``) and dry-run/live (the database). The day / week anchors are the equity at
-the first bot loop of each UTC day / ISO week (Freqtrade loops every few seconds live and
-once per candle in backtesting, so that is 00:00 UTC to within one candle); the peak is the
-highest equity seen. Anchors persist in the decision journal's state table, so a restart
-neither forgets the kill switch's peak nor restarts the day's loss count.
+The day / week anchors are the equity at the first bot loop of each UTC day / ISO week
+(Freqtrade loops every few seconds live and once per candle in backtesting, so that is 00:00 UTC
+to within one candle); the peak is the highest equity seen. Anchors persist in the decision
+journal's state table, so a restart neither forgets the kill switch's peak nor restarts the
+day's loss count. Each venue's guard builds its ``AccountSnapshot`` with them (Freqtrade:
+``plugins.guard.account``; Alpaca: ``adapters.alpaca.risk``).
 
-Garbage is refused here, at the edge (:class:`AccountError`): a NaN / infinite / non-positive
-equity or last close, or a corrupt stored anchor, never reaches the rules or the state table.
+Garbage is refused at the edge (:class:`AccountError`): a NaN / infinite / non-positive equity
+or last close, or a corrupt stored anchor, never reaches the rules or the state table.
 """
 
 from __future__ import annotations
@@ -17,17 +16,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from freqtrade.persistence import Trade
-
 from plugins.core.errors import SuiteError
 from plugins.risk.breakers import positive_finite
-from plugins.risk.snapshot import AccountSnapshot, ClosedTrade
 
 PEAK_KEY = "equity_peak"
 DAY_KEY = "equity_day_anchor"
 WEEK_KEY = "equity_week_anchor"
 #: What a human runs to re-base a corrupt anchor (it also lifts an active kill switch).
-REBASE_FIX = ("a human re-bases the equity anchors with `python -m plugins.risk "
+REBASE_FIX = ("a human re-bases the equity anchors with `python -m plugins.guard "
               "reset-killswitch --db-url <the bot's db_url>` (this also lifts an active kill "
               "switch) after checking the account")
 
@@ -35,7 +31,7 @@ REBASE_FIX = ("a human re-bases the equity anchors with `python -m plugins.risk 
 class AccountError(SuiteError):
     """The account the breakers would read is garbage: a NaN, infinite, zero or negative
     equity or last close, or a corrupt equity anchor in the journal's state. Nothing is stored;
-    ``RiskGuardMixin`` fails closed on it (no new entries, reason ``guard_error``, exits
+    the guard fails closed on it (no new entries, reason ``guard_error``, exits
     continue, journaled) until the input is valid again - or, for a corrupt anchor, until a
     human re-bases it (the message says how)."""
 
@@ -133,49 +129,3 @@ class EquityAnchors:
         if peak != stored_peak:
             self.state.set_state(PEAK_KEY, repr(peak))
         return starts[0], starts[1], peak
-
-
-def current_rate(dp, pair: str, timeframe: str, fallback: float) -> float:
-    """Close of the last analyzed candle of ``pair`` (``fallback`` when none yet).
-
-    Raises:
-        AccountError: that close is NaN, infinite, zero or negative.
-    """
-    frame, _ = dp.get_analyzed_dataframe(pair, timeframe)
-    if not len(frame):
-        return fallback
-    close = float(frame["close"].iloc[-1])
-    if not positive_finite(close):
-        raise AccountError(f"{pair}: the last analysed close is {close!r}; open trades "
-                           "cannot be valued, so no new entries until a valid candle arrives")
-    return close
-
-
-def account_snapshot(strategy, now: datetime, anchors: EquityAnchors,
-                     entry_signals: tuple[int, ...] = ()) -> AccountSnapshot:
-    """The account of a running Freqtrade strategy at ``now``.
-
-    Args:
-        strategy: the ``IStrategy`` (its ``wallets``, ``dp`` and ``timeframe`` are used).
-        now: the bot loop's ``current_time`` (UTC).
-        anchors: day / week / peak anchors (updated here).
-        entry_signals: entry-signal counts per window (see ``AccountSnapshot``).
-
-    Raises:
-        AccountError: a last close, the equity or a stored anchor is garbage (nothing stored).
-    """
-    open_trades = Trade.get_open_trades()
-    unrealized = sum(
-        t.calc_profit(current_rate(strategy.dp, t.pair, strategy.timeframe, t.open_rate))
-        for t in open_trades)
-    equity = (strategy.wallets.get_starting_balance() + Trade.get_total_closed_profit()
-              + unrealized)
-    day_start, week_start, peak = anchors.update(now, equity)
-    closed = sorted((t for t in Trade.get_trades_proxy(is_open=False) if t.close_date),
-                    key=lambda t: t.close_date_utc)
-    return AccountSnapshot(
-        now=now, equity=equity, equity_day_start=day_start, equity_week_start=week_start,
-        equity_peak=peak, open_positions=len(open_trades),
-        closed_trades=tuple(ClosedTrade(t.pair, t.close_date_utc, float(t.close_profit_abs or 0))
-                            for t in closed),
-        entry_signals=entry_signals)

@@ -3,7 +3,7 @@
 Freqtrade's bot loop runs in the main thread; the suite's risk guard reads and writes the
 kill switch's locks and the equity peak there at every ``bot_loop_start``. A request thread
 that changed them at the same time could interleave with that loop. So changes are submitted
-here and run by ``SuiteRpc.poll()``, which the risk mixin calls in ``bot_loop_start`` right
+here and run by ``SuiteRpc.poll()``, which the risk guard calls in ``bot_loop_start`` right
 after its own loop; the request waits (at most ``BOT_LOOP_WAIT_S``) for the result.
 """
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -64,13 +63,6 @@ def _unavailable_on_llm_errors() -> Iterator[None]:
         yield
     except (LlmUnavailableError, BudgetExceededError, DataNotFoundError) as err:
         raise LlmUnavailable(str(err)) from err
-
-
-def compiled_tree(strategy: Any) -> Any | None:
-    """The strategy tree a compiled strategy was generated from (its module's ``TREE``, see
-    ``plugins.strategy_tree.compilers.freqtrade``); ``None`` for hand-written strategies."""
-    module = sys.modules.get(type(strategy).__module__)
-    return getattr(module, "TREE", None)
 
 
 class LlmHooks:

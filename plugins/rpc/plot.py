@@ -3,22 +3,24 @@
 ``risk_state`` per candle = the most severe suite breaker lock in force at the candle's close
 (the newest candle: at analysis time): 0 ACTIVE, 1 REDUCING, 2 HALTED (the kill switch).
 
-- Dry-run/live (``add_breaker_column``, called by ``attach``): from the lock history in
+- Dry-run/live (:func:`live_breaker_column`, built by ``attach``): from the lock history in
   Freqtrade's database (lifted locks count until they were lifted).
-- ``freqtrade plot-dataframe`` (``add_journal_breaker_column``, called by the risk mixin in the
+- ``freqtrade plot-dataframe`` (:func:`journal_breaker_column`, built by the risk guard in the
   plot run mode): from the breaker trips in the decision journal of the run being plotted: the
   dry-run/live journal with ``--trade-source DB`` (next to ``--db-url``), else the journal of
   the last backtest. A backtest's analysis cannot have the column: breakers trip while trades
   are simulated, after the candles were analysed.
+
+The risk guard (``plugins.guard``) adds the column in its ``advise_indicators`` wrapper
+(:meth:`BreakerColumn.add`) and the ``risk`` subplot to ``plot_config`` (:func:`with_risk_subplot`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,9 @@ from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence.pairlock import PairLock
 from sqlalchemy import select
 
+from plugins.core.clock import Clock, FixedClock
 from plugins.risk.journal import DecisionJournal, JournalRow, journal_path
-from plugins.risk.mixin import LOCK_PREFIX, lock_reason
-from plugins.risk.state import BreakerReason, TradingState
+from plugins.risk.state import LOCK_PREFIX, BreakerReason, TradingState, lock_reason
 
 logger = logging.getLogger(__name__)
 
@@ -116,38 +118,46 @@ def plotted_journal(config: dict) -> Path:
     return journal_path({**config, "runmode": mode})
 
 
-def add_journal_breaker_column(strategy: Any) -> None:
-    """plot-dataframe: :data:`COLUMN` from the breaker trips in :func:`plotted_journal` (0
-    everywhere when that journal does not exist), and the ``risk`` subplot."""
-    path = plotted_journal(strategy.config)
+class BreakerColumn:
+    """:data:`COLUMN` for analysed dataframes, from lock spans read at each analysis.
+
+    Args:
+        spans: returns the spans in force (read when a dataframe is analysed).
+        clock: the analysis time (the newest candle is judged at it).
+    """
+
+    def __init__(self, spans: Callable[[], Sequence[LockSpan]], clock: Clock) -> None:
+        self.spans = spans
+        self.clock = clock
+
+    def add(self, dataframe: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+        """``dataframe`` (Freqtrade candles of ``timeframe``) with :data:`COLUMN` set."""
+        dataframe[COLUMN] = breaker_state(dataframe["date"], timeframe, self.spans(),
+                                          self.clock.now())
+        return dataframe
+
+
+def live_breaker_column(clock: Clock) -> BreakerColumn:
+    """Dry-run/live: the spans of the suite's locks in Freqtrade's database, read in the bot
+    thread with the bot's database session."""
+    return BreakerColumn(lambda: lock_spans(suite_lock_rows(), clock.now()), clock)
+
+
+def journal_breaker_column(config: Mapping[str, Any]) -> BreakerColumn:
+    """plot-dataframe: the spans of the breaker trips in :func:`plotted_journal` (0 everywhere
+    when that journal does not exist), read once."""
+    path = plotted_journal(dict(config))
     if path.exists():
         with DecisionJournal(path) as journal:
             spans = journal_spans(journal.query(kind="breaker") + journal.query(kind="reset"))
     else:
         spans = []
     logger.info("Breaker state for the plot: %d breaker spans from %s", len(spans), path)
-    _wrap_advise(strategy, lambda: spans, lambda: datetime(1970, 1, 1, tzinfo=UTC))
+    return BreakerColumn(lambda: spans, FixedClock(datetime(1970, 1, 1, tzinfo=UTC)))
 
 
-def add_breaker_column(strategy: Any, clock: Callable[[], datetime]) -> None:
-    """Wrap ``strategy.advise_indicators`` (on the instance, after the risk mixin's own
-    wrapper) to append :data:`COLUMN`, and add the ``risk`` subplot to ``plot_config``.
-    Runs in the bot thread with the bot's database session."""
-    _wrap_advise(strategy, lambda: lock_spans(suite_lock_rows(), clock()), clock)
-
-
-def _wrap_advise(strategy: Any, spans: Callable[[], Sequence[LockSpan]],
-                 clock: Callable[[], datetime]) -> None:
-    original = strategy.advise_indicators
-
-    @wraps(original)
-    def advise_indicators(dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
-        dataframe = original(dataframe, metadata)
-        dataframe[COLUMN] = breaker_state(dataframe["date"], strategy.timeframe, spans(),
-                                          clock())
-        return dataframe
-
-    strategy.advise_indicators = advise_indicators
-    config = dict(strategy.plot_config or {})
+def with_risk_subplot(plot_config: Mapping[str, Any] | None) -> dict:
+    """``plot_config`` with the ``risk`` subplot of :data:`COLUMN` added."""
+    config = dict(plot_config or {})
     config["subplots"] = {**config.get("subplots", {}), **PLOT}
-    strategy.plot_config = config
+    return config

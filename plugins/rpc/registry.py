@@ -1,8 +1,9 @@
-"""``attach(strategy)``: register the suite's REST routes and Telegram commands into a running
-Freqtrade, and the object whose ``poll()`` the risk mixin calls at every bot loop.
+"""``attach(guard, dp, clock)``: register the suite's REST routes and Telegram commands into a
+running Freqtrade, and the object whose ``poll()`` the risk guard calls at every bot loop.
 
-Called by ``RiskGuardMixin`` at ``bot_start`` in dry-run/live (an exception there stops the
-bot, which is what a failed self-check should do). The REST routes are registered at once
+Called by ``plugins.guard.RiskGuardMixin`` at ``bot_start`` in dry-run/live with its
+:class:`~plugins.rpc.view.GuardView` (an exception there stops the bot, which is what a failed
+self-check should do). The REST routes are registered at once
 (Freqtrade's FastAPI app exists before the strategy starts); the Telegram commands as soon as
 Freqtrade's Telegram thread has created its application (normally already at ``bot_start``;
 else at a later ``poll()``).
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+from plugins.core.clock import Clock
 from plugins.rpc import plot, rest, selfcheck, telegram
 from plugins.rpc.llm_hooks import LlmHooks
 from plugins.rpc.notify import DriftAlerts, Outbox
-from plugins.rpc.service import SuiteService, utc_now
+from plugins.rpc.service import SuiteService
+from plugins.rpc.view import GuardView
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +29,23 @@ TELEGRAM_START_S = 10.0
 
 
 class SuiteRpc:
-    """The suite's RPC extensions of one running strategy (built by :func:`attach`).
+    """The suite's RPC extensions of one running bot (built by :func:`attach`).
 
     Attributes:
         service: the commands' answers (shared by REST and Telegram).
         outbox: notifications from other threads, sent by :meth:`poll`.
+        breaker_column: the ``risk_state`` column the guard adds to analysed dataframes.
         telegram_registered: whether the Telegram commands are registered.
     """
 
-    def __init__(self, strategy: Any, targets: selfcheck.RpcTargets, service: SuiteService,
+    def __init__(self, dp: Any, targets: selfcheck.RpcTargets, service: SuiteService,
                  outbox: Outbox) -> None:
-        self.strategy = strategy
+        self.dp = dp
         self.targets = targets
         self.service = service
         self.outbox = outbox
         self.drift_alerts = DriftAlerts()
+        self.breaker_column = plot.live_breaker_column(service.clock)
         self.telegram_registered = False
         self.telegram_failed = False
         self._failed: set[str] = set()
@@ -81,7 +84,7 @@ class SuiteRpc:
         changes REST / Telegram asked for (kill-switch reset), register Telegram commands if
         pending, queue new drift findings, send queued notifications through ``dp.send_msg``.
 
-        Never raises: the mixin calls it before the strategy's own ``bot_loop_start``, which
+        Never raises: the guard calls it before the strategy's own ``bot_loop_start``, which
         an exception would skip. Each step fails on its own and is logged (the first failure
         of a step with its traceback); a Telegram self-check failure is not retried.
         """
@@ -89,7 +92,7 @@ class SuiteRpc:
                  ("Telegram registration", self._register_telegram_once),
                  ("drift alerts", self._queue_drift_alerts),
                  ("notifications", lambda: self.outbox.flush(
-                     lambda text: self.strategy.dp.send_msg(text, always_send=True))))
+                     lambda text: self.dp.send_msg(text, always_send=True))))
         for name, step in steps:
             try:
                 step()
@@ -111,36 +114,40 @@ class SuiteRpc:
             raise
 
     def _queue_drift_alerts(self) -> None:
-        status = self.service.drift_status()
+        status = self.service.guard.drift_status()
         for text in self.drift_alerts.new(status or {}):
             self.outbox.put(text)
 
 
-def attach(strategy: Any, clock: Callable[[], datetime] = utc_now) -> SuiteRpc | None:
-    """Register the suite's RPC extensions for ``strategy``.
+def attach(guard: GuardView, dp: Any, clock: Clock) -> SuiteRpc | None:
+    """Register the suite's RPC extensions for a running ``guard``.
+
+    Args:
+        guard: the risk guard (:class:`~plugins.rpc.view.GuardView`).
+        dp: the strategy's Freqtrade ``DataProvider`` (its RPC manager, ``send_msg``).
+        clock: the bot's clock (UTC; also times the wait for Telegram's thread).
 
     Returns ``None`` when Freqtrade runs without RPC (no RPC manager), else the
-    :class:`SuiteRpc` whose ``poll()`` the mixin calls at each ``bot_loop_start``.
+    :class:`SuiteRpc` whose ``poll()`` the guard calls at each ``bot_loop_start``.
 
     Raises:
         RpcIntegrationError: a Freqtrade internal the registration needs is missing (the
             message names it and the tested Freqtrade version).
     """
     selfcheck.check_version()
-    manager = selfcheck.rpc_manager_of(strategy)
+    manager = selfcheck.rpc_manager_of(dp)
     if manager is None:
         return None
     targets = selfcheck.find_targets(manager)
     outbox = Outbox()
-    service = SuiteService(strategy, outbox, LlmHooks(strategy.config), clock=clock)
-    suite = SuiteRpc(strategy, targets, service, outbox)
+    service = SuiteService(guard, outbox, LlmHooks(guard.config), clock)
+    suite = SuiteRpc(dp, targets, service, outbox)
     suite.register_rest()
-    deadline = time.monotonic() + TELEGRAM_START_S
+    deadline = clock.monotonic() + TELEGRAM_START_S
     while targets.telegram is not None and not suite.register_telegram():
-        if time.monotonic() > deadline:
+        if clock.monotonic() > deadline:
             logger.warning("Freqtrade's Telegram thread has not started after %gs; the suite's "
                            "commands are registered at a later bot loop", TELEGRAM_START_S)
             break
         time.sleep(0.1)
-    plot.add_breaker_column(strategy, clock)
     return suite

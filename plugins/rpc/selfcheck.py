@@ -77,13 +77,14 @@ def check_version(version: str = freqtrade.__version__) -> bool:
     return False
 
 
-def rpc_manager_of(strategy: Any) -> Any:
-    """The strategy's RPC manager (``None`` in backtesting and other non-trade modes).
+def rpc_manager_of(dp: Any) -> Any:
+    """The RPC manager of a strategy's ``DataProvider`` (``None`` in backtesting and other
+    non-trade modes).
 
     Raises:
         RpcIntegrationError: the DataProvider no longer keeps it under ``__rpc``.
     """
-    return require_attr(strategy.dp, RPC_ATTRIBUTE, f"DataProvider.{RPC_ATTRIBUTE}")
+    return require_attr(dp, RPC_ATTRIBUTE, f"DataProvider.{RPC_ATTRIBUTE}")
 
 
 @dataclass(frozen=True)

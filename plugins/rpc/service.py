@@ -1,5 +1,6 @@
-"""The suite's commands against a running strategy: reads Freqtrade and the suite's stores,
-hands plain inputs to ``status.py`` and returns its answers. Shared by REST and Telegram.
+"""The suite's commands against a running guard: reads it (through the :class:`~plugins.rpc.view.
+GuardView` Protocol), Freqtrade's locks and the suite's stores, hands plain inputs to
+``status.py`` and returns its answers. Shared by REST and Telegram.
 
 Threads: REST handlers run in the API server's worker threads, Telegram handlers in worker
 threads of the Telegram loop; the bot loop runs in the main thread. So every method:
@@ -8,8 +9,8 @@ threads of the Telegram loop; the bot loop runs in the main thread. So every met
   and removed afterwards (:func:`freqtrade_session`, what Freqtrade's own ``get_rpc`` and
   ``authorized_only`` do);
 - opens its own ``DecisionJournal`` (a SQLite connection per call, never the bot's);
-- reads the strategy's in-memory state (``risk_decision``, ``stage_record``) only as
-  whole-object snapshots the bot thread replaces, never mutates it;
+- reads the guard's in-memory state (its decision, stage record) only as whole-object snapshots
+  the bot thread replaces, never mutates it;
 - changes state only in the bot thread: the kill-switch reset is handed to
   :class:`BotThreadCalls` and run by ``SuiteRpc.poll()`` right after the risk guard's loop
   (run from a request thread it could interleave with that loop, which re-locks a kill switch
@@ -21,36 +22,28 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-import pandas as pd
 from freqtrade.data.btanalysis import trade_list_to_dataframe
 from freqtrade.persistence import PairLocks, Trade
 from sqlalchemy.exc import SQLAlchemyError
 
+from plugins.core.clock import Clock
 from plugins.risk.journal import DecisionJournal, JournalError, journal_path
-from plugins.risk.mixin import LOCK_PREFIX
-from plugins.risk.reset import active_kill_switch_locks, lift_kill_switch
-from plugins.risk.stages import Stage, StageRecord
-from plugins.risk.state import RiskDecision, TradingState
+from plugins.risk.state import LOCK_PREFIX
 from plugins.rpc import status
 from plugins.rpc.botthread import BotThreadCalls
-from plugins.rpc.llm_hooks import LlmHooks, LlmUnavailable, compiled_tree
+from plugins.rpc.llm_hooks import LlmHooks, LlmUnavailable
 from plugins.rpc.notify import Outbox, review_ready_text
 from plugins.rpc.status import Answer, BriefInputs, JournalFilters, LockView
+from plugins.rpc.view import GuardView
 
 logger = logging.getLogger(__name__)
 
 BRIEF_WINDOW = timedelta(hours=24)
 REVIEW_WINDOW = timedelta(days=7)
-
-
-def utc_now() -> datetime:
-    """The wall clock (UTC); injected into :class:`SuiteService` so tests can fix it."""
-    return datetime.now(UTC)
 
 
 @contextmanager
@@ -65,32 +58,24 @@ def freqtrade_session() -> Iterator[None]:
 
 
 class SuiteService:
-    """Answers of the suite's commands for ``strategy`` (a running ``RiskGuardMixin``
-    strategy; see the module docstring for threads).
+    """Answers of the suite's commands for a running guard (see the module docstring for
+    threads).
 
     Args:
-        strategy: the strategy instance (``dp``, ``config``, ``timeframe``, the mixin's
-            ``risk_decision`` / ``stage_*``, optionally ``altdata_drift``).
+        guard: the running risk guard (:class:`~plugins.rpc.view.GuardView`).
         outbox: where notifications go (sent by the bot thread).
         llm: the LLM commands (``LlmHooks``).
-        clock: returns now (UTC).
+        clock: the bot's clock (UTC).
     """
 
-    def __init__(self, strategy: Any, outbox: Outbox, llm: LlmHooks,
-                 clock: Callable[[], datetime] = utc_now) -> None:
-        self.strategy = strategy
+    def __init__(self, guard: GuardView, outbox: Outbox, llm: LlmHooks, clock: Clock) -> None:
+        self.guard = guard
         self.outbox = outbox
         self.llm = llm
         self.clock = clock
         self.bot_thread = BotThreadCalls()
 
     # --- reads ----------------------------------------------------------------------------
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        """The analysed dataframe of every whitelisted pair (Freqtrade's cached copy)."""
-        dp, timeframe = self.strategy.dp, self.strategy.timeframe
-        return {pair: dp.get_analyzed_dataframe(pair, timeframe)[0]
-                for pair in dp.current_whitelist()}
 
     def suite_locks(self, now: datetime) -> list[LockView]:
         """The suite's active global locks (breaker trips) from Freqtrade's database."""
@@ -99,51 +84,35 @@ class SuiteService:
                     for lock in PairLocks.get_pair_locks("*", now)
                     if (lock.reason or "").startswith(LOCK_PREFIX)]
 
-    def decision(self) -> RiskDecision:
-        return getattr(self.strategy, "risk_decision",
-                       RiskDecision(TradingState.ACTIVE, ()))
-
-    def stage_record(self, now: datetime) -> StageRecord | None:
-        """The strategy's stage record as stored (a promotion from the CLI shows at once),
-        else the bot's in-memory one; ``None`` with stages off or before the first loop."""
-        store = getattr(self.strategy, "stage_store", None)
-        name = type(self.strategy).__name__
-        if store is not None and name in store.strategies():
-            return store.load(name, Stage.SHADOW, now)
-        return getattr(self.strategy, "stage_record", None)
-
-    def drift_status(self) -> dict | None:
-        monitor = getattr(self.strategy, "altdata_drift", None)
-        return None if monitor is None else monitor.status()
-
     def journal_rows(self, filters: JournalFilters) -> list:
-        with DecisionJournal(journal_path(self.strategy.config)) as journal:
+        with DecisionJournal(journal_path(self.guard.config)) as journal:
             return journal.query(since=filters.since, pair=filters.pair, reason=filters.reason,
                                  kind=filters.kind, limit=filters.limit)
 
     # --- answers --------------------------------------------------------------------------
 
     def regime(self) -> Answer:
-        return status.regime_answer(self.frames())
+        return status.regime_answer(self.guard.analysed_frames())
 
     def breakers(self) -> Answer:
-        now = self.clock()
-        return status.breakers_answer(self.decision(), self.suite_locks(now), now)
+        now = self.clock.now()
+        return status.breakers_answer(self.guard.decision(), self.suite_locks(now), now)
 
     def stage(self) -> Answer:
-        return status.stage_answer(self.stage_record(self.clock()), self.strategy.stage_config)
+        return status.stage_answer(self.guard.stage_record(self.clock.now()),
+                                   self.guard.stage_config)
 
     def drift(self) -> Answer:
-        return status.drift_answer(self.drift_status())
+        return status.drift_answer(self.guard.drift_status())
 
     def journal(self, filters: JournalFilters) -> Answer:
         return status.journal_answer(self.journal_rows(filters), filters)
 
     def brief(self) -> Answer:
-        now = self.clock()
+        now = self.clock.now()
         last_day = self.journal_rows(JournalFilters(since=now - BRIEF_WINDOW, limit=100_000))
         market, missing = None, ""
-        pairs = self.strategy.dp.current_whitelist()
+        pairs = self.guard.pairs()
         try:
             market = self.llm.market_briefing(pairs[0]) if pairs else None
             missing = "" if pairs else "the whitelist is empty"
@@ -160,15 +129,15 @@ class SuiteService:
     # --- actions --------------------------------------------------------------------------
 
     def killswitch_reset(self, by: str) -> Answer:
-        """Lift the drawdown kill switch (``plugins.risk.reset.lift_kill_switch``) in the bot
-        thread at its next loop, wait for it, and notify. With no active kill-switch lock
+        """Lift the drawdown kill switch (``GuardView.lift_kill_switch``) in the bot thread at
+        its next loop, wait for it, and notify. With no active kill-switch lock
         nothing changes: the equity peak is only re-based together with lifting a halt.
 
         Args:
             by: who asked (recorded in the journal and the notification).
 
-        A reset that cannot be journaled changes nothing (``lift_kill_switch`` is all or
-        nothing): the answer says ``reset: false`` with the error.
+        A reset that cannot be journaled changes nothing (the lift is all or nothing): the
+        answer says ``reset: false`` with the error.
 
         Raises:
             plugins.rpc.botthread.BotLoopTimeout: the bot ran no loop in time; nothing changed.
@@ -178,12 +147,12 @@ class SuiteService:
     def _killswitch_reset(self, by: str) -> Answer:
         """The reset itself, in the bot thread: it uses (and commits) the bot's own session,
         which must not be rolled back or removed in the middle of the bot's loop."""
-        now = self.clock()
-        if not active_kill_switch_locks():
+        now = self.clock.now()
+        if not self.guard.kill_switch_locked(now):
             return Answer({"reset": False, "lifted": 0},
                           "No active kill switch: nothing to reset (equity peak kept).")
         try:
-            lifted = lift_kill_switch(journal_path(self.strategy.config), now, by)
+            lifted = self.guard.lift_kill_switch(now, by)
         except (JournalError, sqlite3.Error, SQLAlchemyError) as err:  # all or nothing: none
             logger.error("Kill-switch reset by %s failed; nothing changed: %s", by, err)
             return Answer({"reset": False, "lifted": 0, "error": f"{type(err).__name__}: {err}"},
@@ -196,7 +165,7 @@ class SuiteService:
 
     def ideas(self, thesis: str) -> Answer:
         """LLM trade ideas for the first whitelisted pair from ``thesis`` (``LlmHooks.ideas``)."""
-        pairs = self.strategy.dp.current_whitelist()
+        pairs = self.guard.pairs()
         if not pairs:
             raise LlmUnavailable("the whitelist is empty: no pair to brief")
         return self.llm.ideas(pairs[0], thesis)
@@ -204,21 +173,20 @@ class SuiteService:
     def review(self) -> Answer:
         """The LLM review of the last ``REVIEW_WINDOW`` of this strategy's trades and journal
         (``LlmHooks.review``); notifies "review ready" when it proposes a change."""
-        now = self.clock()
+        now = self.clock.now()
         since = now - REVIEW_WINDOW
-        name = type(self.strategy).__name__
+        name = self.guard.strategy_name
         with freqtrade_session():
             trades = trade_list_to_dataframe(
                 list(Trade.get_trades([Trade.strategy == name]).all()))
-        with DecisionJournal(journal_path(self.strategy.config)) as journal:
+        with DecisionJournal(journal_path(self.guard.config)) as journal:
             rows = journal.query(since=since)
-        wallets = getattr(self.strategy, "wallets", None)
-        balance = wallets.get_starting_balance() if wallets is not None else None
-        answer = self.llm.review(name, compiled_tree(self.strategy), trades, rows, balance, since)
+        answer = self.llm.review(name, self.guard.tree(), trades, rows,
+                                 self.guard.starting_balance(), since)
         review_id = answer.data.get("id")
         if review_id:
             self.outbox.put(review_ready_text(str(review_id), answer.data.get("summary", "")))
         return answer
 
     def approve(self, review_id: str, by: str) -> Answer:
-        return self.llm.approve(review_id, by, self.clock())
+        return self.llm.approve(review_id, by, self.clock.now())

@@ -23,9 +23,8 @@ import pandas as pd
 from plugins.risk.breakers import held_by_locks
 from plugins.risk.config import StageConfig
 from plugins.risk.journal import JournalRow
-from plugins.risk.mixin import LOCK_PREFIX, lock_trip
 from plugins.risk.stages import StageRecord, promotion_verdict
-from plugins.risk.state import BreakerReason, RiskDecision
+from plugins.risk.state import LOCK_PREFIX, BreakerReason, RiskDecision, lock_trip
 
 PROB_COLUMN = re.compile(r"^regime_prob_(\d+)$")
 KILL_SWITCH = BreakerReason.DRAWDOWN_KILL_SWITCH.value

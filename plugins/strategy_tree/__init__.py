@@ -17,7 +17,8 @@ targets; compilers are tested against it), ``explain`` / ``diff`` (readable rend
 
 from plugins.strategy_tree.errors import TreeEvaluationError, TreeValidationError
 from plugins.strategy_tree.io import dump_tree, dumps_tree, load_tree, loads_tree
-from plugins.strategy_tree.schema import SCHEMA_VERSION, StrategyTree, json_schema, validate_tree
+from plugins.strategy_tree.schema import SCHEMA_VERSION, StrategyTree, json_schema
+from plugins.strategy_tree.validation import validate_tree
 
 __all__ = ["SCHEMA_VERSION", "StrategyTree", "TreeEvaluationError", "TreeValidationError",
            "dump_tree", "dumps_tree", "evaluate", "json_schema", "load_tree", "loads_tree",

@@ -9,8 +9,8 @@
         One line per rule change (``~`` changed, ``-`` removed, ``+`` added), or
         ``No rule changes.``
     python -m plugins.strategy_tree compile TREE --engine freqtrade|backtrader --out DIR
-        Generate engine code (``plugins.strategy_tree.compilers.<engine>.compile_tree(tree,
-        out_dir) -> list[Path]``); prints the files written. ``make trees`` compiles the
+        Generate engine code (``plugins.strategy_tree.compilers.compile_tree(tree, out_dir,
+        engine) -> list[Path]``); prints the files written. ``make trees`` compiles the
         shipped trees into ``strategies/compiled/``.
     python -m plugins.strategy_tree schema [--out FILE]
         The JSON Schema of tree documents.
@@ -22,18 +22,16 @@ a tree is invalid (the problems are printed) or a command cannot run (message on
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 
+from plugins.strategy_tree.compilers import ENGINES, compile_tree
 from plugins.strategy_tree.diff import diff_trees
 from plugins.strategy_tree.errors import StrategyTreeError, TreeValidationError
 from plugins.strategy_tree.explain import explain
 from plugins.strategy_tree.io import load_tree
 from plugins.strategy_tree.schema import json_schema
-
-ENGINES = ("freqtrade", "backtrader")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,19 +90,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    tree = load_tree(args.tree)
-    module_name = f"plugins.strategy_tree.compilers.{args.engine}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name is None or not module_name.startswith(err.name):
-            raise
-        print(f"compile: the {args.engine} compiler is not implemented yet (expected "
-              f"{module_name}.compile_tree(tree, out_dir)); tree {tree.name} is valid, nothing "
-              "was written", file=sys.stderr)
-        return 1
-    written = module.compile_tree(tree, args.out)
-    for path in written:
+    for path in compile_tree(load_tree(args.tree), args.out, args.engine):
         print(path)
     return 0
 

@@ -1,6 +1,9 @@
 """The reference interpreter: a tree + candles (+ alt data) -> per-candle signals and targets.
 
-It is the specification compilers are tested against, so every rule is spelled out here.
+It is the specification compilers are tested against, so every rule is spelled out here. The
+code is split by job: ``inputs`` (candles, causal resampling, alt data, the series at each
+close), this module (the conditions in three-valued logic and the signals) and ``simulation``
+(the position pass).
 
 Time. A candle row is labelled with its open time ``date`` and acted on at its close
 (``date + timeframe``), like Freqtrade. A value at candle ``t`` uses only data known at that
@@ -59,15 +62,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from plugins.altdata.calendar import EventCalendar
-from plugins.altdata.contract import AVAILABLE_AT, OBSERVED_AT
-from plugins.altdata.merge import merge_point_in_time
 from plugins.strategy_tree.errors import TreeEvaluationError
 from plugins.strategy_tree.grammar import (
     And,
@@ -81,22 +80,19 @@ from plugins.strategy_tree.grammar import (
     Series,
     String,
 )
-from plugins.strategy_tree.registry import LABEL, OHLCV, compute_indicator
+from plugins.strategy_tree.inputs import SeriesContext, check_candles, utc_ns
+from plugins.strategy_tree.registry import LABEL
 from plugins.strategy_tree.schema import (
     CalendarFilter,
     ConditionFilter,
     RequireFilter,
     StrategyTree,
-    TakeProfit,
 )
-from plugins.strategy_tree.units import timeframe_delta
+from plugins.strategy_tree.simulation import simulate
 
 logger = logging.getLogger(__name__)
 
 SIGNAL_COLUMNS = ("entry_signal", "filter_block", "expired", "enter_long", "exit_long")
-POSITION_COLUMNS = ("batches", "target_exposure", "avg_entry_price", "stop_price",
-                    "take_profit_price", "action")
-_WEEK_OFFSET = np.int64(4 * 86_400 * 10**9)  # 1970-01-01 was a Thursday; weeks start Monday
 
 
 @dataclass(frozen=True)
@@ -122,264 +118,8 @@ class Signals:
     pair: str
 
 
-# ---------------------------------------------------------------------------------- inputs
-def _utc_ns(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").to_numpy(
-        dtype="datetime64[ns]").view("int64")
-
-
-def check_candles(candles: pd.DataFrame, timeframe: str, what: str = "candles") -> None:
-    """Check a candle frame: ``date`` UTC, strictly increasing, on ``timeframe`` boundaries,
-    ``open high low close volume`` present.
-
-    Raises:
-        TreeEvaluationError: naming the problem and the fix.
-    """
-    missing = [c for c in ("date", *OHLCV) if c not in candles.columns]
-    if missing:
-        raise TreeEvaluationError(f"{what} lack column(s) {', '.join(missing)}; pass a Freqtrade "
-                                  "candle frame (date, open, high, low, close, volume)")
-    dates = candles["date"]
-    if not isinstance(dates.dtype, pd.DatetimeTZDtype):
-        raise TreeEvaluationError(f"{what}: date must be tz-aware UTC (got {dates.dtype}); "
-                                  "use pd.to_datetime(..., utc=True)")
-    if len(candles) == 0:
-        raise TreeEvaluationError(f"{what} are empty; pass at least one candle")
-    ns = _utc_ns(dates)
-    if len(ns) > 1 and not (np.diff(ns) > 0).all():
-        raise TreeEvaluationError(f"{what}: date must be strictly increasing (sorted, no "
-                                  "duplicates); sort and de-duplicate the candles")
-    step = np.int64(timeframe_delta(timeframe) // timedelta(microseconds=1)) * 1000
-    offset = _WEEK_OFFSET if timeframe == "1w" else 0
-    if ((ns - offset) % step != 0).any() or (len(ns) > 1 and np.diff(ns).min() < step):
-        raise TreeEvaluationError(f"{what} are not {timeframe} candles (the tree's timeframe); "
-                                  f"pass {timeframe} candles or change the tree's timeframe")
-
-
-def resample_causal(candles: pd.DataFrame, timeframe: str, base_timeframe: str) -> pd.DataFrame:
-    """``candles`` (of ``base_timeframe``) aggregated to complete ``timeframe`` candles.
-
-    Buckets start on UTC boundaries of ``timeframe`` counted from the epoch (weeks on Monday,
-    as Binance). A leading bucket the data starts inside of and a trailing one not yet closed
-    at the last candle's close are dropped. Gaps inside a bucket are aggregated over the
-    candles present.
-
-    Returns:
-        ``date`` (bucket open, UTC), ``open`` (first), ``high`` (max), ``low`` (min), ``close``
-        (last), ``volume`` (sum), and ``close_time`` (int64 ns: date + timeframe).
-    """
-    ns = _utc_ns(candles["date"])
-    step = np.int64(timeframe_delta(timeframe).total_seconds() * 10**9)
-    offset = _WEEK_OFFSET if timeframe == "1w" else np.int64(0)
-    bucket = (ns - offset) // step * step + offset
-    frame = pd.DataFrame({c: candles[c].to_numpy(dtype="float64") for c in OHLCV})
-    frame["bucket"] = bucket
-    out = frame.groupby("bucket", sort=True).agg(open=("open", "first"), high=("high", "max"),
-                                                 low=("low", "min"), close=("close", "last"),
-                                                 volume=("volume", "sum"))
-    starts = out.index.to_numpy(dtype="int64")
-    keep = np.ones(len(out), dtype=bool)
-    if len(out) and ns[0] > starts[0]:
-        keep[0] = False
-    base_step = np.int64(timeframe_delta(base_timeframe).total_seconds() * 10**9)
-    if len(out) and ns[-1] + base_step < starts[-1] + step:
-        keep[-1] = False
-    out = out[keep]
-    result = out.reset_index(drop=True)
-    result.insert(0, "date", pd.to_datetime(out.index.to_numpy(dtype="int64"), utc=True))
-    result["close_time"] = out.index.to_numpy(dtype="int64") + step
-    return result
-
-
-def _align(close_time: np.ndarray, values: np.ndarray, target_close: np.ndarray) -> np.ndarray:
-    """``values`` (labelled by their ``close_time``) as known at each ``target_close``: the
-    latest one with close_time <= target close (NaN before the first)."""
-    idx = np.searchsorted(close_time, target_close, side="right") - 1
-    out = np.full(len(target_close), np.nan)
-    ok = idx >= 0
-    out[ok] = values[idx[ok]]
-    return out
-
-
-def altdata_frame(cache_dir: Path | str, providers: list[str] | None = None) -> pd.DataFrame:
-    """The alternative-data frame the interpreter reads, from an ``AltDataCache`` folder.
-
-    Args:
-        cache_dir: the alt-data cache (``user_data/altdata``; tests: the ``altdata_cache``
-            fixture).
-        providers: provider names to include (default: every default-config provider cached).
-
-    Returns:
-        Rows of every provider stacked: index ``observed_at`` (UTC; repeats across providers),
-        value columns ``<provider>_<column>`` (float64, NaN in other providers' rows; e.g.
-        ``coinmetrics_netflow_btc``, ``fear_greed_fng_value``, ``fred_dgs10_value``,
-        ``dxy_dxy``) and ``available_at`` (UTC). Add other series (e.g. ``btc_dominance``) as
-        further rows with their own ``available_at``.
-    """
-    from plugins.altdata.cache import AltDataCache
-    from plugins.altdata.config import AltDataConfig
-    from plugins.altdata.registry import build_providers
-
-    config = AltDataConfig(cache_dir=Path(cache_dir))
-    cache = AltDataCache(config.cache_dir)
-    parts = []
-    for provider in build_providers(config):
-        if providers is not None and provider.name not in providers:
-            continue
-        frame = cache.read(provider)
-        if frame is None:
-            continue
-        renamed = frame.rename(columns={c: f"{provider.name}_{c}" for c in frame.columns
-                                        if c != AVAILABLE_AT})
-        parts.append(renamed)
-    if not parts:
-        raise TreeEvaluationError(f"No alt-data cached in {cache_dir}; run `python -m "
-                                  "plugins.altdata import-shared` or `download`")
-    out = pd.concat(parts, axis=0)
-    out.index.name = OBSERVED_AT
-    return out
-
-
-# --------------------------------------------------------------------------------- context
-class _Context:
-    """Everything one evaluation reads, and the series computed so far (by canonical text)."""
-
-    def __init__(self, tree: StrategyTree, candles: pd.DataFrame, altdata: pd.DataFrame | None,
-                 pair: str, informative: dict[str, pd.DataFrame], calendar: EventCalendar | None):
-        self.tree = tree
-        self.candles = candles
-        self.altdata = altdata
-        self.pair = pair
-        self.informative = informative
-        self.calendar = calendar
-        self.timeframe = tree.timeframe
-        self.close_ns = _utc_ns(candles["date"]) + np.int64(
-            timeframe_delta(tree.timeframe).total_seconds() * 10**9)
-        self.close = pd.Series(pd.to_datetime(self.close_ns, utc=True), index=candles.index)
-        self.values: dict[str, np.ndarray] = {}
-        self._resampled: dict[tuple[str, str], pd.DataFrame] = {}
-
-    # -- market data
-    def source(self, asset: str | None, needed_by: str) -> tuple[str, pd.DataFrame]:
-        base = self.pair.split("/")[0]
-        if asset is None or asset in (self.pair, base):
-            return self.pair, self.candles
-        for key, frame in self.informative.items():
-            if key.upper() == asset or key.upper().split("/")[0] == asset.split("/")[0]:
-                check_candles(frame, self.timeframe, f"informative candles {key}")
-                return key.upper(), frame
-        example = asset if "/" in asset else f"{asset}/USDT"
-        raise TreeEvaluationError(f"{needed_by} reads {asset} candles but the tree is evaluated "
-                                  f"on {self.pair}; pass informative={{'{example}': candles}} "
-                                  f"({self.timeframe} candles of {asset})")
-
-    def bars(self, asset: str | None, timeframe: str | None, needed_by: str) -> tuple[
-            pd.DataFrame, np.ndarray | None]:
-        """Candles of ``asset`` on ``timeframe`` and their close times (None = the evaluated
-        candles themselves, row for row)."""
-        key, frame = self.source(asset, needed_by)
-        tf = timeframe or self.timeframe
-        if tf == self.timeframe:
-            if frame is self.candles:
-                return frame, None
-            return frame, _utc_ns(frame["date"]) + np.int64(
-                timeframe_delta(tf).total_seconds() * 10**9)
-        if (key, tf) not in self._resampled:
-            self._resampled[(key, tf)] = resample_causal(frame, tf, self.timeframe)
-        bars = self._resampled[(key, tf)]
-        return bars, bars["close_time"].to_numpy(dtype="int64")
-
-    def market(self, series: Series, values_of) -> np.ndarray:
-        bars, close_time = self.bars(series.asset, series.timeframe, series.render())
-        values = values_of(bars)
-        if close_time is None:
-            return values
-        return _align(close_time, values, self.close_ns)
-
-    # -- series
-    def series(self, s: Series) -> np.ndarray:
-        key = s.render()
-        if key not in self.values:
-            self.values[key] = self._compute(s)
-        return self.values[key]
-
-    def _compute(self, s: Series) -> np.ndarray:
-        spec = s.spec
-        if spec.kind == "ohlcv":
-            return self.market(s, lambda bars: bars[spec.column].to_numpy(dtype="float64"))
-        if spec.kind == "indicator":
-            return self.market(s, lambda bars: compute_indicator(spec, bars, s.params))
-        if spec.kind == "altdata":
-            return self._altdata(s)
-        if spec.kind == "calendar":
-            calendar = self.need_calendar(s.render())
-            fn = (calendar.minutes_to_next_event if spec.direction == "to"
-                  else calendar.minutes_since_last_event)
-            return (fn(self.close, spec.events) / 60).to_numpy(dtype="float64")
-        if spec.kind == "regime":
-            if "regime" not in self.candles.columns:
-                raise TreeEvaluationError(f"{s.render()} needs a 'regime' column in the candles "
-                                          "(the regime name per candle, causal, e.g. from "
-                                          "plugins.regime); add it before evaluating")
-            return self.candles["regime"].to_numpy(dtype=object)
-        raise TreeEvaluationError(f"series kind {spec.kind!r} of {s.render()} is not supported")
-
-    def need_calendar(self, needed_by: str) -> EventCalendar:
-        if self.calendar is None:
-            raise TreeEvaluationError(f"{needed_by} needs the FOMC/CPI calendar; pass calendar="
-                                      "EventCalendar.from_dir(<altdata cache>/calendar)")
-        return self.calendar
-
-    def _altdata(self, s: Series) -> np.ndarray:
-        spec = s.spec
-        column = spec.column or ""
-        if self.altdata is None or column not in self.altdata.columns:
-            raise TreeEvaluationError(
-                f"{s.render()} needs alt-data column {column!r}"
-                + (f" ({spec.notes})" if spec.notes else "")
-                + "; pass altdata=altdata_frame(<altdata cache dir>) (columns "
-                  "<provider>_<column> and available_at)")
-        if AVAILABLE_AT not in self.altdata.columns:
-            raise TreeEvaluationError("the alt-data frame has no available_at column; build it "
-                                      "with altdata_frame() or add each row's publication time")
-        rows = self.altdata.loc[self.altdata[column].notna(), [column, AVAILABLE_AT]]
-        rows = rows.sort_index(kind="stable")
-        if not rows.index.is_unique:
-            raise TreeEvaluationError(f"alt-data column {column!r} has duplicated observed_at "
-                                      "times; keep one row per observation")
-        if s.window is not None and len(rows):
-            rows = _window(rows, column, s.window, spec.period, spec.agg)
-        merged = merge_point_in_time(self.candles[["date"]], rows, timeframe=self.timeframe,
-                                     prefix="v", max_staleness=pd.Timedelta(spec.max_staleness),
-                                     columns=[column])
-        return merged[f"v_{column}"].to_numpy(dtype="float64")
-
-
-def _window(rows: pd.DataFrame, column: str, window: timedelta, period: timedelta,
-            agg: str) -> pd.DataFrame:
-    """Aggregate each observation with those in the ``window`` ending at it (observed_at in
-    ``(t - window, t]``). ``sum`` needs every one of the ``window / period`` observations
-    (NaN otherwise); ``mean`` averages those present. The aggregate is known when its latest
-    part is (``available_at`` = the window's max)."""
-    index = pd.DatetimeIndex(rows.index)
-    values = pd.Series(rows[column].to_numpy(dtype="float64"), index=index)
-    roll = values.rolling(pd.Timedelta(window), closed="right")
-    if agg == "sum":
-        need = round(window / period)
-        out = roll.sum().where(roll.count() >= need)
-    else:
-        out = roll.mean()
-    # microseconds (rounded up) are exact in float64; nanoseconds are not
-    micros = -(-_utc_ns(rows[AVAILABLE_AT]) // 1000)
-    avail = pd.Series(micros.astype("float64"), index=index)
-    known = avail.rolling(pd.Timedelta(window), closed="right").max().to_numpy().astype("int64")
-    frame = pd.DataFrame({column: out.to_numpy()}, index=index)
-    frame[AVAILABLE_AT] = pd.to_datetime(known * 1000, utc=True)
-    return frame
-
-
 # ------------------------------------------------------------------------------ conditions
-def _truth(node: Node, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
+def _truth(node: Node, ctx: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
     """Kleene truth of ``node`` per candle: ``(true, false)`` masks; neither = unknown."""
     if isinstance(node, And | Or):
         parts = [_truth(item, ctx) for item in node.items]
@@ -409,11 +149,11 @@ def _truth(node: Node, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
         a, b = _operands(node.left, node.right, ctx)
         known = ~np.isnan(a) & ~np.isnan(b)
         with np.errstate(invalid="ignore"):
-            result = _OPS[node.op](a, b)
+            result = OPS[node.op](a, b)
         return result & known, ~result & known
     if isinstance(node, Cross):
         a, b = _operands(node.left, node.right, ctx)
-        a_prev, b_prev = _shift(a), _shift(b)
+        a_prev, b_prev = shift(a), shift(b)
         known = ~(np.isnan(a) | np.isnan(b) | np.isnan(a_prev) | np.isnan(b_prev))
         with np.errstate(invalid="ignore"):
             if node.direction == "above":
@@ -424,7 +164,7 @@ def _truth(node: Node, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
     raise TreeEvaluationError(f"cannot evaluate {node.render()}")
 
 
-_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
         "==": np.equal, "!=": np.not_equal}
 
 
@@ -433,14 +173,14 @@ def _is_label(node: Compare) -> bool:
                for x in (node.left, node.right))
 
 
-def _shift(values: np.ndarray) -> np.ndarray:
+def shift(values: np.ndarray) -> np.ndarray:
     out = np.empty_like(values)
     out[0] = np.nan
     out[1:] = values[:-1]
     return out
 
 
-def _operands(left: Node, right: Node, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
+def _operands(left: Node, right: Node, ctx: SeriesContext) -> tuple[np.ndarray, np.ndarray]:
     unit = next(x.spec.unit for x in (left, right) if isinstance(x, Series))
     n = len(ctx.candles)
 
@@ -494,7 +234,7 @@ def evaluate(tree: StrategyTree, candles: pd.DataFrame, altdata: pd.DataFrame | 
         raise TreeEvaluationError(f"pair {pair} is not among the tree's assets "
                                   f"({', '.join(tree.assets)}); pass one of them")
     check_candles(candles, tree.timeframe)
-    ctx = _Context(tree, candles, altdata, pair, informative or {}, calendar)
+    ctx = SeriesContext(tree, candles, altdata, pair, informative or {}, calendar)
     index = candles.index
     n = len(candles)
 
@@ -518,13 +258,13 @@ def evaluate(tree: StrategyTree, candles: pd.DataFrame, altdata: pd.DataFrame | 
             blocks = ~_truth(f.only_if, ctx)[0]
         conditions[f"filters[{i}]"] = pd.Series(blocks, index=index)
         block |= blocks
-    atr_stop = _stop_atr(tree, ctx, "stop_loss")
-    atr_trail = _stop_atr(tree, ctx, "trailing")
+    atr_stop = stop_atr(tree, ctx, "stop_loss")
+    atr_trail = stop_atr(tree, ctx, "trailing")
     for atr in (atr_stop, atr_trail):
         if atr is not None:
             block |= np.isnan(atr)
 
-    start_ns = _utc_ns(pd.Series([start if start is not None else candles["date"].iloc[0]]))[0]
+    start_ns = utc_ns(pd.Series([start if start is not None else candles["date"].iloc[0]]))[0]
     active = ctx.close_ns > start_ns
     candidate = entry_true & ~block & active
     expired = np.zeros(n, dtype=bool)
@@ -541,7 +281,7 @@ def evaluate(tree: StrategyTree, candles: pd.DataFrame, altdata: pd.DataFrame | 
     frame["expired"] = expired
     frame["enter_long"] = enter
     frame["exit_long"] = exit_true
-    position = _simulate(tree, candles, ctx.close_ns, enter, exit_true, block | expired | ~active,
+    position = simulate(tree, candles, ctx.close_ns, enter, exit_true, block | expired | ~active,
                          atr_stop, atr_trail)
     for column, values in position.items():
         frame[column] = values
@@ -553,111 +293,10 @@ def evaluate(tree: StrategyTree, candles: pd.DataFrame, altdata: pd.DataFrame | 
                    pair=pair)
 
 
-def _stop_atr(tree: StrategyTree, ctx: _Context, which: str) -> np.ndarray | None:
+def stop_atr(tree: StrategyTree, ctx: SeriesContext, which: str) -> np.ndarray | None:
     stop = getattr(tree.risk, which)
     if stop is None or stop.type != "atr":
         return None
     return ctx.series(Series("ATR", None, stop.atr_timeframe, None, (stop.atr_period,)))
 
 
-# ---------------------------------------------------------------------------- position
-@dataclass
-class _Book:
-    """Open-position state of the sequential pass."""
-
-    fills: list[tuple[float, float]]  # (price, size)
-    last_add_ns: int
-    atr: float
-    trail_atr: float
-    highest: float
-    closed: float = 0.0  # fraction of the peak closed by take profits
-    tp_next: int = 0
-
-    @property
-    def size(self) -> float:
-        return sum(size for _, size in self.fills)
-
-    @property
-    def avg(self) -> float:
-        return sum(p * s for p, s in self.fills) / self.size
-
-
-def _simulate(tree: StrategyTree, candles: pd.DataFrame, close_ns: np.ndarray, enter: np.ndarray,
-              exit_signal: np.ndarray, no_schedule: np.ndarray, atr: np.ndarray | None,
-              trail_atr: np.ndarray | None) -> dict[str, np.ndarray]:
-    o, h, low, c = (candles[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
-    pos = tree.position
-    stop_cfg, trail_cfg = tree.risk.stop_loss, tree.risk.trailing
-    stages: tuple[TakeProfit, ...] = tree.take_profit
-    interval_ns = int(pos.interval.total_seconds() * 10**9) if pos.interval is not None else 0
-    n = len(c)
-    batches = np.zeros(n, dtype="int64")
-    exposure = np.zeros(n)
-    avg_price = np.full(n, np.nan)
-    stop_price = np.full(n, np.nan)
-    tp_price = np.full(n, np.nan)
-    actions = np.full(n, "", dtype=object)
-    book: _Book | None = None
-
-    def levels(b: _Book) -> tuple[float, float, bool, float]:
-        """(fixed stop, trailing stop, trailing is the binding one, next take-profit price)."""
-        ref = {"average_entry_price": b.avg, "first_entry_price": b.fills[0][0],
-               "last_entry_price": b.fills[-1][0]}[stop_cfg.reference]
-        fixed = (ref * (1 - stop_cfg.value) if stop_cfg.type == "percentage"
-                 else ref - stop_cfg.value * b.atr)
-        trail = -np.inf
-        if trail_cfg is not None and b.highest >= b.avg * (1 + trail_cfg.activate_at):
-            trail = (b.highest * (1 - trail_cfg.value) if trail_cfg.type == "percentage"
-                     else b.highest - trail_cfg.value * b.trail_atr)
-        tp = b.avg * (1 + stages[b.tp_next].level) if b.tp_next < len(stages) else np.nan
-        return fixed, trail, trail > fixed, tp
-
-    for t in range(n):
-        done: list[str] = []
-        if book is not None:
-            fixed, trail, trailing, _ = levels(book)
-            stop = max(fixed, trail)
-            if low[t] <= stop:
-                done.append("trailing_stop" if trailing else "stop_loss")
-                book = None
-            else:
-                while book.tp_next < len(stages):
-                    target = book.avg * (1 + stages[book.tp_next].level)
-                    if h[t] < target:
-                        break
-                    fraction = stages[book.tp_next].action
-                    book.closed = 1.0 if fraction is None else min(1.0, book.closed + fraction)
-                    book.tp_next += 1
-                    done.append(f"take_profit_{book.tp_next}")
-                    if book.closed >= 1 - 1e-12:
-                        book = None
-                        break
-                if book is not None:
-                    book.highest = max(book.highest, h[t])
-            if book is not None and exit_signal[t]:
-                done.append("exit_signal")
-                book = None
-            if book is not None and book.tp_next == 0 and len(book.fills) < pos.batches and (
-                    close_ns[t] - book.last_add_ns >= interval_ns) and (
-                    enter[t] if pos.add_on == "signal" else not no_schedule[t]):
-                book.fills.append((c[t], pos.size_per_batch))
-                book.last_add_ns = int(close_ns[t])
-                book.atr = atr[t] if atr is not None else np.nan
-                book.trail_atr = trail_atr[t] if trail_atr is not None else np.nan
-                done.append("add")
-        elif enter[t]:
-            book = _Book(fills=[(c[t], pos.size_per_batch)], last_add_ns=int(close_ns[t]),
-                         atr=atr[t] if atr is not None else np.nan,
-                         trail_atr=trail_atr[t] if trail_atr is not None else np.nan,
-                         highest=c[t])
-            done.append("enter")
-        if book is not None:
-            fixed, trail, _, tp = levels(book)
-            batches[t] = len(book.fills)
-            exposure[t] = min(book.size * (1 - book.closed), pos.max_total_exposure)
-            avg_price[t] = book.avg
-            stop_price[t] = max(fixed, trail)
-            tp_price[t] = tp
-        actions[t] = "+".join(done)
-    return {"batches": batches, "target_exposure": exposure, "avg_entry_price": avg_price,
-            "stop_price": stop_price, "take_profit_price": tp_price, "action": actions}

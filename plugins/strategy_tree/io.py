@@ -23,7 +23,8 @@ import yaml
 
 from plugins.core.atomic import atomic_write
 from plugins.strategy_tree.errors import Issue, TreeValidationError
-from plugins.strategy_tree.schema import ROOT, StrategyTree, validate_tree
+from plugins.strategy_tree.schema import ROOT, StrategyTree
+from plugins.strategy_tree.validation import validate_tree
 
 FORMATS = ("yaml", "json")
 
@@ -112,6 +113,20 @@ def load_tree(path: Path | str) -> StrategyTree:
         raise TreeValidationError([Issue(str(path), f"cannot read the file: {err}",
                                          "check the path and that it is a UTF-8 text file")]) from None
     return loads_tree(text, "json" if path.suffix.lower() == ".json" else "yaml")
+
+
+def as_tree(tree: StrategyTree | dict | str | Path) -> StrategyTree:
+    """A validated tree from a tree, plain data (``{"strategy": {...}}`` or the tree's keys)
+    or a ``.yaml`` / ``.json`` file path.
+
+    Raises:
+        TreeValidationError: the tree (or file) is invalid; every problem with its path.
+    """
+    if isinstance(tree, StrategyTree):
+        return tree
+    if isinstance(tree, str | Path):
+        return load_tree(tree)
+    return validate_tree(tree)
 
 
 def tree_data(tree: StrategyTree) -> dict:

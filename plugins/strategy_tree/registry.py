@@ -17,8 +17,8 @@ Kinds and how they are computed (``interpreter``):
 - ``indicator``: a TA-Lib function (``talib``, 0.8) on the series' timeframe candles; the
   formulas are TA-Lib's (Wilder's smoothing for RSI/ATR/ADX; EMA seeded with an SMA). Values
   on higher-timeframe candles reach a tree only once that candle has closed (see
-  ``interpreter.resample_causal``).
-- ``altdata``: a column of the alternative-data frame (``interpreter.altdata_frame``), named
+  ``inputs.resample_causal``).
+- ``altdata``: a column of the alternative-data frame (``inputs.altdata_frame``), named
   ``<provider>_<column>`` like ``plugins.altdata.merge`` names them (``coinmetrics_netflow_btc``,
   ``fear_greed_fng_value``, ``fred_dgs10_value``, ``dxy_dxy``). The window aggregates the
   provider's own observations (``agg``: ``sum`` for flows, ``mean`` for levels) before the

@@ -82,8 +82,7 @@ from pandas import DataFrame, Timestamp
 from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.core.config import load_section
-from plugins.guard.costs import ExecutionCostMixin
-from plugins.risk import RiskGuardMixin
+from plugins.guard import ExecutionCostMixin, RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
     activation_start,
     batch_value,
@@ -212,8 +211,8 @@ class CryptoRegimeTrendV1(ExecutionCostMixin, RiskGuardMixin, IStrategy):
                     TREE_SHA256[:12], self.tree_start or 'the first candle')
 
     def load_tree_altdata(self, cache_dir: Path) -> DataFrame | None:
-        """The alternative-data frame the series read (interpreter.altdata_frame of the cache, the providers
-        they need; None when none is cached). Override to add a series no shipped provider has (e.g.
+        """The alternative-data frame the series read (inputs.altdata_frame of the cache, the providers they
+        need; None when none is cached). Override to add a series no shipped provider has (e.g.
         btc_dominance): append rows indexed by observed_at (UTC) with the column and available_at.
         """
         return load_altdata(TREE, cache_dir)

@@ -67,8 +67,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame, Timestamp
 
-from plugins.guard.costs import ExecutionCostMixin
-from plugins.risk import RiskGuardMixin
+from plugins.guard import ExecutionCostMixin, RiskGuardMixin
 from plugins.strategy_tree.compilers.ft_runtime import (
     activation_start,
     batch_value,

@@ -136,3 +136,54 @@ def test_parity_bench_when_pair_unknown_or_cache_missing_then_exit_2(candle_data
                                             (["--at", "notadate"], "--at 'notadate' is not")])
 def test_council_bench_when_count_or_time_invalid_then_exit_2_naming_it(args, says):
     assert_usage_error(run_bench("council_latency.py", *args), says)
+
+
+# ------------------------------------------------------------------ the checks, in process
+@pytest.mark.parametrize(("text", "message"), [
+    ("20240201-20240101", "start 20240201 is not before end 20240101"),
+    ("2024-01", "is not YYYYMMDD-YYYYMMDD"),
+    ("20240101-", "needs both a start and an end"),
+])
+def test_parse_timerange_when_bad_then_problem_names_the_argument(text, message):
+    with pytest.raises(ArgumentProblem, match=message):
+        parse_timerange(text)
+
+
+def test_parse_timerange_when_closed_then_utc_start_and_exclusive_stop():
+    start, stop = parse_timerange("20240301-20240315")
+
+    assert start == pd.Timestamp("2024-03-01", tz="UTC")
+    assert stop == pd.Timestamp("2024-03-15", tz="UTC")
+
+
+def test_validate_data_arguments_when_pair_has_no_file_then_problem_names_pair_and_file(
+        candle_datadir):
+    start, stop = parse_timerange("20240301-20240315")
+
+    with pytest.raises(ArgumentProblem, match=r"--pairs DOGE/USDT: no 1h candles .* "
+                                                      r"DOGE_USDT-1h\.feather"):
+        validate_data_arguments(candle_datadir, ["BTC/USDT", "DOGE/USDT"], start, stop,
+                                        ["1h"], pd.Timedelta(days=30))
+
+
+def test_validate_data_arguments_when_range_outside_the_data_then_problem_says_where_data_ends(
+        candle_datadir):
+    early = parse_timerange("20170101-20170201")
+    late = parse_timerange("20240101-20300101")
+
+    with pytest.raises(ArgumentProblem, match="ETH/USDT: 1h candles .* start"):
+        validate_data_arguments(candle_datadir, ["ETH/USDT"], *early, ["1h"],
+                                        pd.Timedelta(days=30))
+    with pytest.raises(ArgumentProblem, match="end .* before the end of the time range"):
+        validate_data_arguments(candle_datadir, ["ETH/USDT"], *late, ["1h"],
+                                        pd.Timedelta(days=30))
+
+
+def test_validate_data_arguments_when_covered_then_candles_of_the_first_timeframe(candle_datadir):
+    start, stop = parse_timerange("20240301-20240315")
+
+    candles = validate_data_arguments(candle_datadir, ["BTC/USDT", "ETH/USDT"], start,
+                                              stop, ["1h", "4h"], pd.Timedelta(days=30))
+
+    assert list(candles) == ["BTC/USDT", "ETH/USDT"]
+    assert candles["BTC/USDT"]["date"].diff().dropna().eq(pd.Timedelta(hours=1)).all()

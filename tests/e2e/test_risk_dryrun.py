@@ -94,7 +94,7 @@ def test_kill_switch_when_drawdown_from_persisted_peak_then_lock_survives_restar
                  bot_log)
 
         reset = subprocess.run(
-            [sys.executable, "-m", "plugins.risk", "reset-killswitch", "--db-url",
+            [sys.executable, "-m", "plugins.guard", "reset-killswitch", "--db-url",
              f"sqlite:///{db}", "--yes"], cwd=REPO_ROOT, capture_output=True, text=True,
             timeout=120)
         assert reset.returncode == 0, reset.stderr

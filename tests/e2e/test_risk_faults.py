@@ -221,7 +221,7 @@ def test_live_loop_when_equity_peak_corrupted_to_nan_then_guard_error_until_a_hu
         assert [d for _, d, _ in guard_rows(run.journal())] == ["trip"], "no recovery on its own"
 
         reset = subprocess.run(
-            [sys.executable, "-m", "plugins.risk", "reset-killswitch", "--db-url", run.db_url,
+            [sys.executable, "-m", "plugins.guard", "reset-killswitch", "--db-url", run.db_url,
              "--yes"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
         assert reset.returncode == 0, reset.stderr
         run.step(5)

@@ -74,7 +74,12 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
                           tmp_path / "data", {
         "strategy": "RiskScenario", "freqai": {"enabled": False}, "db_url": f"sqlite:///{db}",
         "exchange": {"pair_whitelist": ["BTC/USDT"]}, "internals": {"process_throttle_secs": 1},
+        # The replay serves the candle of 2024-03-20 at the wall's time of day: the entry gates
+        # and the FOMC blackout of that day (18:00 UTC) would deny the entry after the reset at
+        # some hours of the day, so they are off; this test is about the kill switch.
         "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
+                     "risk": {"gates": {"enabled": False}, "blackout_before_min": 0,
+                              "blackout_after_min": 0},
                      "stages": {"enabled": True, "initial": "canary"}},
         "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": api_port,
                        "verbosity": "error", "enable_openapi": False, "CORS_origins": [],

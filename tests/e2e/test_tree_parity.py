@@ -51,9 +51,11 @@ from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.contract import AVAILABLE_AT
 from plugins.strategy_tree.compilers import compile_tree
 from plugins.strategy_tree.compilers.common import class_name, startup_candles
-from plugins.strategy_tree.interpreter import altdata_frame, evaluate
+from plugins.strategy_tree.inputs import altdata_frame
+from plugins.strategy_tree.interpreter import evaluate
 from plugins.strategy_tree.io import load_tree
-from plugins.strategy_tree.schema import StrategyTree, validate_tree
+from plugins.strategy_tree.schema import StrategyTree
+from plugins.strategy_tree.validation import validate_tree
 from tests.conftest import REPO_ROOT, bundle_dir
 from tests.e2e.helpers import e2e_configs, run_freqtrade
 from tests.plugins.strategy_tree.compiled import (

@@ -17,14 +17,13 @@ request, token counts from its size (4 characters a token). Prompt caching is si
 prefix up to the last ``cache_control`` breakpoint (tools, then system) is billed as
 ``cache_creation_input_tokens`` the first time and ``cache_read_input_tokens`` afterwards.
 
-Run alone (default script, for manual cassette recording)::
+Run alone with the default script (``script.default_model``, for manual cassette recording)::
 
-    python -m plugins.llm.testing.fake_server --port 8765 [--latency-s 0.2]
+    python -m plugins.llm.testing --port 8765 [--latency-s 0.2]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -306,25 +305,3 @@ def serving(model: FakeModel, latency_s: float = 0.0) -> Iterator[FakeMessagesSe
         yield server
     finally:
         server.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the default script until interrupted."""
-    from plugins.llm.testing.script import default_model
-
-    parser = argparse.ArgumentParser(prog="python -m plugins.llm.testing.fake_server")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency-s", type=float, default=0.0)
-    args = parser.parse_args(argv)
-    server = FakeMessagesServer(default_model(), port=args.port, latency_s=args.latency_s).start()
-    print(f"Fake Messages API on {server.base_url} (Ctrl-C to stop)")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

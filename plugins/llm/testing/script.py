@@ -1,7 +1,7 @@
 """The default script of the fake model: one plausible, fixed answer per hook and role.
 
 Used to record the shipped cassettes (``tests/plugins/llm/record_cassettes.py``), by the
-benchmark and by ``python -m plugins.llm.testing.fake_server``. The answers do not depend on
+benchmark and by ``python -m plugins.llm.testing``. The answers do not depend on
 the data (a fake model); the structure hook's first answer is deliberately invalid so the
 recorded conversation shows the validation feedback loop, and the review proposes one change
 the tree validator rejects.

@@ -30,7 +30,6 @@ from __future__ import annotations
 import linecache
 import sys
 import types
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugins.strategy_tree.compilers.codegen import (
@@ -39,25 +38,23 @@ from plugins.strategy_tree.compilers.codegen import (
     docstring,
     entry_block,
     exit_block,
-    imports,
     py_float,
     py_timedelta,
     stop_text,
-    tree_literal,
 )
 from plugins.strategy_tree.compilers.common import (
     altdata_series,
     class_name,
-    data_needs,
     is_candle_column,
     needs_calendar,
     reads_regime,
     stop_series,
     tree_series,
     tree_sha256,
-    write_generated,
 )
-from plugins.strategy_tree.explain import describe_series, explain
+from plugins.strategy_tree.compilers.skeleton import Section, TreeCompiler
+from plugins.strategy_tree.explain import describe_series
+from plugins.strategy_tree.io import as_tree
 from plugins.strategy_tree.schema import StrategyTree
 from plugins.strategy_tree.units import format_percent
 
@@ -77,16 +74,37 @@ DIFFERENCES = (
 )
 
 
-def compile_tree(tree: StrategyTree, out_dir: Path | str) -> list[Path]:
-    """Write ``<out_dir>/<ClassName>.py`` atomically; returns ``[that path]``.
+class BacktraderCompiler(TreeCompiler):
+    """Strategy tree -> a ``backtrader.Strategy`` file (the module docstring)."""
 
-    Raises:
-        CompileConflictError: the file exists and was generated from another tree or by hand
-            (``common.write_generated``); nothing is written.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return [write_generated(out / f"{class_name(tree)}.py", render(tree), tree)]
+    engine = "backtrader"
+    title = "backtrader strategy"
+    unit = "bars"
+    differences = DIFFERENCES
+    take_profit_only = "one take-profit"
+
+    def usage(self, tree: StrategyTree, name: str) -> list[str]:
+        return [
+            "Use (one feed per traded pair, named after it; bars of the tree's timeframe):",
+            "",
+            f"    cerebro.adddata(bt.feeds.PandasData(dataname=bars), name={tree.assets[0]!r})",
+            f"    cerebro.addstrategy({name})  # altdata=, calendar=, start=, signals= as needed",
+            "    cerebro.broker.set_coc(True)  # fill at the signal bar's close, as the interpreter",
+        ]
+
+    def semantics(self) -> str:
+        return ("Semantics: the reference interpreter's (plugins.strategy_tree.interpreter); the "
+                "series are computed by its own functions (compilers.runtime), so tree_signals() "
+                "equals its signal columns bar for bar. Expiry counts from start= (default: the "
+                "first bar).")
+
+    def sections(self, tree: StrategyTree, name: str) -> list[Section]:
+        return [lambda code: _signals_function(code, tree), lambda code: _class(code, tree, name)]
+
+    def interval_constant(self, code: Code, tree: StrategyTree) -> None:
+        pos = tree.position
+        interval_ns = int(pos.interval.total_seconds() * 10**9) if pos.interval is not None else 0
+        code.add(f"INTERVAL_NS = {interval_ns}  # {py_timedelta(pos.interval)}")
 
 
 def build_backtrader_strategy(tree: StrategyTree) -> type[bt.Strategy]:
@@ -97,11 +115,9 @@ def build_backtrader_strategy(tree: StrategyTree) -> type[bt.Strategy]:
     Raises:
         TreeValidationError: ``tree`` is not a valid tree (plain data or a path is validated).
     """
-    from plugins.strategy_tree.compilers import as_tree
-
     tree = as_tree(tree)
     name = class_name(tree)
-    source = render(tree)
+    source = BacktraderCompiler().render(tree)
     module_name = f"plugins.strategy_tree.compiled.{name}"
     filename = f"<compiled strategy tree {tree.name} {tree_sha256(tree)[:12]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -110,93 +126,6 @@ def build_backtrader_strategy(tree: StrategyTree) -> type[bt.Strategy]:
     sys.modules[module_name] = module
     exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - our own generated code
     return getattr(module, name)
-
-
-def render(tree: StrategyTree) -> str:
-    """The backtrader strategy source of ``tree`` (deterministic: same tree, same bytes)."""
-    name = class_name(tree)
-    body = Code()
-    body.add("logger = logging.getLogger(__name__)")
-    body.add()
-    _constants(body, tree)
-    body.add()
-    body.add()
-    _signals_function(body, tree)
-    body.add()
-    body.add()
-    _class(body, tree, name)
-    code = Code()
-    code.add(docstring(_module_doc(tree, name)))
-    code.add()
-    imports(code, body.text())
-    code.lines += body.lines
-    return code.text()
-
-
-def _module_doc(tree: StrategyTree, name: str) -> str:
-    rules = "\n".join("    " + line if line else "" for line in explain(tree).splitlines())
-    needs = data_needs(tree)
-    data = "\n".join(f"- {line}" for line in needs) if needs else "- nothing else"
-    differences = [d for d in DIFFERENCES if tree.take_profit or not d.startswith("one take-profit")]
-    example = tree.assets[0]
-    return "\n".join([
-        f"{name}: backtrader strategy compiled from the strategy tree {tree.name}.",
-        "",
-        "GENERATED by plugins.strategy_tree.compilers.backtrader - do not edit: change the tree "
-        "and run `make trees` (python -m plugins.strategy_tree compile TREE --engine "
-        "backtrader --out DIR).",
-        "",
-        f"Tree: {tree.name}, schema v{tree.schema_version},",
-        f"sha256 {tree_sha256(tree)} (of the canonical tree, embedded below as TREE_DATA and "
-        "checked at import).",
-        "",
-        "Use (one feed per traded pair, named after it; bars of the tree's timeframe):",
-        "",
-        f"    cerebro.adddata(bt.feeds.PandasData(dataname=bars), name={example!r})",
-        f"    cerebro.addstrategy({name})  # altdata=, calendar=, start=, signals= as needed",
-        "    cerebro.broker.set_coc(True)  # fill at the signal bar's close, as the interpreter",
-        "",
-        "The rules (python -m plugins.strategy_tree explain):",
-        "",
-        rules,
-        "",
-        f"Data it reads besides the traded pair's {tree.timeframe} bars:",
-        "",
-        data,
-        "",
-        "Semantics: the reference interpreter's (plugins.strategy_tree.interpreter); the series "
-        "are computed by its own functions (compilers.runtime), so tree_signals() equals its "
-        "signal columns bar for bar. Expiry counts from start= (default: the first bar).",
-        "",
-        "Documented differences from the interpreter (tests/e2e/test_tree_parity.py):",
-        "",
-        *[f"- {d}" for d in differences],
-    ])
-
-
-def _constants(code: Code, tree: StrategyTree) -> None:
-    pos = tree.position
-    code.comment("The tree this file was compiled from (canonical form), checked against its hash "
-                 "at import.")
-    code.add(f'TREE_SHA256 = "{tree_sha256(tree)}"')
-    code.add(f"TREE_DATA = {tree_literal(tree)}")
-    code.add("TREE = load_compiled_tree(TREE_DATA, TREE_SHA256)")
-    code.add()
-    code.comment("timeframe: the bars the tree decides on")
-    code.add(f"TIMEFRAME = {tree.timeframe!r}")
-    code.comment(f"position: {pos.type}, {pos.batches} batch(es) of "
-                 f"{format_percent(pos.size_per_batch)} of equity, at most "
-                 f"{format_percent(pos.max_total_exposure)} in total")
-    code.add(f"BATCHES = {pos.batches}")
-    code.add(f"SIZE_PER_BATCH = {py_float(pos.size_per_batch)}")
-    interval_ns = int(pos.interval.total_seconds() * 10**9) if pos.interval is not None else 0
-    code.add(f"INTERVAL_NS = {interval_ns}  # {py_timedelta(pos.interval)}")
-    code.comment("expiry: without an entry this long after activation, no more entries")
-    code.add(f"EXPIRY = {py_timedelta(tree.expiry)}")
-    if tree.take_profit:
-        code.comment("take_profit: (level above the average entry price, fraction of the peak "
-                     "position to close; None = the rest)")
-        code.add(f"TAKE_PROFITS = {tuple((s.level, s.action) for s in tree.take_profit)!r}")
 
 
 def _signals_function(code: Code, tree: StrategyTree) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from plugins.strategy_tree.compilers.runtime import close_ns, start_ns
 from plugins.strategy_tree.errors import TreeEvaluationError
-from plugins.strategy_tree.interpreter import _WEEK_OFFSET
+from plugins.strategy_tree.inputs import WEEK_OFFSET
 from plugins.strategy_tree.schema import StrategyTree
 from plugins.strategy_tree.units import timeframe_delta
 
@@ -42,7 +42,7 @@ def feed_frame(data, timeframe: str) -> pd.DataFrame:
     seconds = np.round((days - _EPOCH_ORDINAL) * 86400.0).astype("int64")
     ns = seconds * 10**9
     step = np.int64(timeframe_delta(timeframe).total_seconds() * 10**9)
-    offset = _WEEK_OFFSET if timeframe == "1w" else np.int64(0)
+    offset = WEEK_OFFSET if timeframe == "1w" else np.int64(0)
     floored = (ns - offset) // step * step + offset
     if n > 1 and (np.diff(floored) <= 0).any():
         raise TreeEvaluationError(f"feed {data._name or '(unnamed)'}: two bars fall into one "

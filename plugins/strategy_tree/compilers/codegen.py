@@ -137,7 +137,7 @@ _IMPORTS = (
     ("pandas", "DataFrame"), ("pandas", "Timestamp"),
     ("plugins.altdata.calendar", "EventCalendar"), ("plugins.altdata.config", "AltDataConfig"),
     ("plugins.core.config", "load_section"),
-    ("plugins.guard.costs", "ExecutionCostMixin"), ("plugins.risk", "RiskGuardMixin"),
+    ("plugins.guard", "ExecutionCostMixin"), ("plugins.guard", "RiskGuardMixin"),
     *[("plugins.strategy_tree.compilers.ft_runtime", n) for n in (
         "activation_start", "batch_value", "check_timeframe", "entry_fills", "highest_high",
         "last_candle", "load_altdata", "load_calendar", "no_close_since", "peak_amount",
@@ -149,7 +149,7 @@ _IMPORTS = (
     *[("plugins.strategy_tree.compilers.bt_runtime", n) for n in (
         "FeedState", "TreeBook", "align_signals", "feed_frame")],
     ("plugins.strategy_tree.errors", "TreeEvaluationError"),
-    ("plugins.strategy_tree.interpreter", "altdata_frame"),
+    ("plugins.strategy_tree.inputs", "altdata_frame"),
 )
 
 

@@ -132,7 +132,7 @@ class TreeSeries:
 
 def stop_series(tree: StrategyTree) -> dict[str, Series]:
     """The ATR series of ATR stops, by path (``risk.stop_loss`` / ``risk.trailing``), built
-    exactly as the interpreter builds them (``interpreter._stop_atr``)."""
+    exactly as the interpreter builds them (``interpreter.stop_atr``)."""
     out = {}
     for which in ("stop_loss", "trailing"):
         stop = getattr(tree.risk, which)

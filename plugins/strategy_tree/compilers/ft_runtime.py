@@ -44,7 +44,7 @@ from plugins.core.config import load_section
 from plugins.strategy_tree.compilers.common import altdata_series
 from plugins.strategy_tree.config import StrategyTreeConfig
 from plugins.strategy_tree.errors import TreeEvaluationError
-from plugins.strategy_tree.interpreter import altdata_frame
+from plugins.strategy_tree.inputs import altdata_frame
 from plugins.strategy_tree.schema import StrategyTree
 
 #: Freqtrade ignores a custom stop of exactly 0 (a stop at the current price); this is used
@@ -184,7 +184,7 @@ def activation_start(config: dict) -> pd.Timestamp | None:
 
 
 def load_altdata(tree: StrategyTree, cache_dir: Path) -> pd.DataFrame | None:
-    """``interpreter.altdata_frame`` of the cache, reading only the providers whose columns the
+    """``inputs.altdata_frame`` of the cache, reading only the providers whose columns the
     tree's series read; None when none of them is cached (``require_altdata`` then says which
     series lack data)."""
     columns = {item.series.spec.column or "" for item in altdata_series(tree)}

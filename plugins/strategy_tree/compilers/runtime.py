@@ -5,7 +5,7 @@ out as code, but computes every series and every truth value with the reference 
 own pieces, so the signals are the interpreter's by construction (and by test):
 
 - ``SeriesFrame``: the series of one tree on one candle frame - ``values(key)`` is exactly
-  ``interpreter.evaluate(...).series[key]`` (the interpreter's ``_Context``: TA-Lib through
+  ``interpreter.evaluate(...).series[key]`` (the interpreter's ``inputs.SeriesContext``: TA-Lib through
   ``registry.compute_indicator``, higher timeframes through ``resample_causal``, alt data
   point-in-time through ``merge_point_in_time``, the calendar through ``EventCalendar``).
 - ``Truth``: Kleene (three-valued) truth of a condition per candle, as ``(true, false)`` masks
@@ -32,9 +32,11 @@ import pandas as pd
 from plugins.altdata.calendar import EventCalendar
 from plugins.strategy_tree.compilers.common import tree_series, tree_sha256
 from plugins.strategy_tree.errors import TreeEvaluationError
-from plugins.strategy_tree.interpreter import _OPS, _Context, _shift, _utc_ns, check_candles
-from plugins.strategy_tree.schema import StrategyTree, validate_tree
+from plugins.strategy_tree.inputs import SeriesContext, check_candles, utc_ns
+from plugins.strategy_tree.interpreter import OPS, shift
+from plugins.strategy_tree.schema import StrategyTree
 from plugins.strategy_tree.units import timeframe_delta
+from plugins.strategy_tree.validation import validate_tree
 
 __all__ = ["SeriesFrame", "Truth", "all_of", "any_of", "blackout", "close_ns", "crosses_above",
            "crosses_below", "eq", "expiry_mask", "ge", "gt", "label_eq", "label_in", "label_ne",
@@ -68,7 +70,7 @@ class SeriesFrame:
         candles: ``date`` (UTC, strictly increasing, on the tree's timeframe) + ``open high low
             close volume`` (+ ``regime`` when the tree reads it); e.g. Freqtrade's dataframe.
         pair: the pair the candles are of; must be one of the tree's assets.
-        altdata: the alternative-data frame (``interpreter.altdata_frame``), when a series reads
+        altdata: the alternative-data frame (``inputs.altdata_frame``), when a series reads
             alt data.
         calendar: FOMC/CPI events, when a series or filter reads the calendar.
         informative: ``{"ETH/USDT": candles}`` of other assets a series names.
@@ -88,7 +90,7 @@ class SeriesFrame:
         check_candles(candles, tree.timeframe)
         self.tree = tree
         self.pair = pair
-        self._ctx = _Context(tree, candles, altdata, pair, informative or {}, calendar)
+        self._ctx = SeriesContext(tree, candles, altdata, pair, informative or {}, calendar)
         self._series = {item.key: item.series for item in tree_series(tree)}
 
     def values(self, key: str) -> np.ndarray:
@@ -119,14 +121,14 @@ def blackout(calendar: EventCalendar | None, dates: pd.Series, timeframe: str, p
 
 def close_ns(dates: pd.Series, timeframe: str) -> np.ndarray:
     """Close time (int64 ns UTC) of each candle: its open ``date`` + ``timeframe``."""
-    return _utc_ns(dates) + np.int64(timeframe_delta(timeframe).total_seconds() * 10**9)
+    return utc_ns(dates) + np.int64(timeframe_delta(timeframe).total_seconds() * 10**9)
 
 
 def start_ns(start: pd.Timestamp | str | None, dates: pd.Series) -> np.int64:
     """Activation time (int64 ns UTC): ``start``, default the first candle's open (as
     ``interpreter.evaluate``)."""
     when = start if start is not None else dates.iloc[0]
-    return _utc_ns(pd.Series([pd.Timestamp(when)]))[0]
+    return utc_ns(pd.Series([pd.Timestamp(when)]))[0]
 
 
 def expiry_mask(candidate: np.ndarray, close: np.ndarray, start: np.int64,
@@ -191,7 +193,7 @@ def _compare(a: object, op: str, b: object) -> Truth:
     x, y = _operands(a, b)
     known = ~np.isnan(x) & ~np.isnan(y)
     with np.errstate(invalid="ignore"):
-        result = _OPS[op](x, y)
+        result = OPS[op](x, y)
     return Truth(result & known, ~result & known)
 
 
@@ -227,7 +229,7 @@ def ne(a: object, b: object) -> Truth:
 
 def _cross(a: object, b: object, above: bool) -> Truth:
     x, y = _operands(a, b)
-    x_prev, y_prev = _shift(x), _shift(y)
+    x_prev, y_prev = shift(x), shift(y)
     known = ~(np.isnan(x) | np.isnan(y) | np.isnan(x_prev) | np.isnan(y_prev))
     with np.errstate(invalid="ignore"):
         result = (x > y) & (x_prev <= y_prev) if above else (x < y) & (x_prev >= y_prev)

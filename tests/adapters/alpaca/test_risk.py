@@ -11,7 +11,7 @@ import pytest
 from adapters.alpaca.config import AlpacaConfig, AlpacaRunConfig
 from adapters.alpaca.nyse import MarketCalendar
 from adapters.alpaca.pdt import DayTradeCounter
-from adapters.alpaca.risk import LOCKS_KEY, RiskGuard, reset_kill_switch
+from adapters.alpaca.risk import LOCKS_KEY, PdtSettings, RiskGuard, reset_kill_switch
 from adapters.alpaca.runner import BUNDLE_CALENDAR, run_backtest
 from adapters.alpaca.state import StatePaths
 from plugins.altdata.calendar import EventCalendar
@@ -39,7 +39,8 @@ def test_observe_when_day_loss_reaches_the_limit_then_locked_until_midnight_and_
     verdict_same_day = guard.check_entry("SPY", T0 + timedelta(hours=2), 1_000, 99_000, 0)
     verdict_next_day = guard.check_entry("SPY", T0 + timedelta(hours=4), 1_000, 99_000, 0)
     # Assert
-    assert not verdict_same_day.allowed and "daily_loss locked" in verdict_same_day.reason
+    assert not verdict_same_day.allowed
+    assert "breakers: daily_loss: locked until 2024-03-07T00:00:00+00:00" in verdict_same_day.reason
     assert verdict_next_day.allowed
     assert len(journal.query(kind="breaker", reason="daily_loss")) == 1
 
@@ -57,7 +58,7 @@ def test_kill_switch_when_tripped_then_survives_a_restart_until_a_human_reset(jo
     allowed = after.check_entry("SPY", T0 + timedelta(days=31), 1_000, 84_000, 0)
     # Assert
     assert restarted.halted and not denied.allowed
-    assert "drawdown_kill_switch locked" in denied.reason
+    assert "drawdown_kill_switch: locked until a human reset" in denied.reason
     assert allowed.allowed and journal.get_state(PEAK_KEY) == repr(84_000.0)
     assert journal.query(kind="reset")[0].reason == "drawdown_kill_switch"
 
@@ -83,7 +84,8 @@ def test_check_entry_when_pattern_day_trader_rule_then_entries_limited_under_25k
         day = T0 - timedelta(days=i % 3)
         counter.on_fill("SPY", day.replace(hour=15), opening=True)
         counter.on_fill("SPY", day.replace(hour=16), opening=False)
-    guard = RiskGuard(RiskConfig(), journal, day_trades=counter)
+    guard = RiskGuard(RiskConfig(), journal, day_trades=counter,
+                      pdt=PdtSettings.from_config(AlpacaConfig()))
     # Act
     verdict = guard.check_entry("QQQ", T0, 1_000, equity, 0)
     # Assert
@@ -137,7 +139,7 @@ def test_backtest_when_kill_switch_trips_on_real_spy_then_no_entry_passes_afterw
     filled_buys = [t for t, _, status, is_buy, _ in log if status == "Completed" and is_buy]
     rejected = [(t, reason) for t, _, status, _, reason in log if status == "Rejected"]
     assert filled_buys and all(t.replace(tzinfo=UTC) <= tripped_at for t in filled_buys)
-    assert rejected and all("drawdown_kill_switch locked" in reason for _, reason in rejected)
+    assert rejected and all("drawdown_kill_switch: locked" in reason for _, reason in rejected)
     assert any(row.decision == "deny" for row in denials)
     assert result.metrics.trades >= 1
 
@@ -191,7 +193,7 @@ def test_paper_when_kill_switch_locked_then_the_entry_never_reaches_alpaca(fake,
     _, log = session(fake, suite, {1: [buy]}, bars=3)
     # Assert
     assert statuses(log, log[0][0]) == ["Rejected"]
-    assert "drawdown_kill_switch locked" in log[0][4]
+    assert "drawdown_kill_switch: locked" in log[0][4]
     assert not any(m == "POST" for m, _, _ in fake.requests)
     with DecisionJournal(paths.journal) as journal:
         assert journal.query(kind="breaker", reason="drawdown_kill_switch")[0].decision == "trip"

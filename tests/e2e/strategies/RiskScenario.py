@@ -8,7 +8,7 @@ settings of each scenario (``ai_suite.risk``) decide what the guard lets through
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from plugins.risk import RiskGuardMixin
+from plugins.guard import RiskGuardMixin
 
 ENTRY_EVERY_H = 2
 

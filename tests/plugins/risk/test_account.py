@@ -1,18 +1,14 @@
-"""Equity anchors and the last close at the edge: garbage (NaN, inf, zero, negative, corrupt
-state) is refused with an ``AccountError`` before anything is stored, so one bad value can never
-switch the loss breakers off."""
+"""Equity anchors at the edge: garbage (NaN, inf, zero, negative, corrupt state) is refused with
+an ``AccountError`` before anything is stored, so one bad value can never switch the loss
+breakers off."""
 
 from __future__ import annotations
 
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
-import pandas as pd
 import pytest
-from freqtrade.data.dataprovider import DataProvider
-from freqtrade.enums import CandleType, RunMode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +19,6 @@ from plugins.risk.account import (
     AccountError,
     EquityAnchors,
     corrupt_anchor_keys,
-    current_rate,
 )
 from plugins.risk.breakers import evaluate
 from plugins.risk.config import RiskConfig
@@ -113,30 +108,6 @@ def test_corrupt_anchor_keys_when_all_valid_or_empty_then_none(journal):
     journal.set_state(PEAK_KEY, "")  # re-based by a reset: valid
 
     assert corrupt_anchor_keys(journal) == []
-
-
-def frame(closes: list[float]) -> pd.DataFrame:
-    dates = pd.date_range("2024-03-06 10:00", periods=len(closes), freq="1h", tz="UTC")
-    return pd.DataFrame({"date": dates, "open": closes, "high": closes, "low": closes,
-                         "close": closes, "volume": 1.0})
-
-
-def data_provider(closes: list[float]) -> DataProvider:
-    config = {"runmode": RunMode.DRY_RUN, "dry_run": True, "timeframe": "1h",
-              "candle_type_def": CandleType.SPOT, "stake_currency": "USDT"}
-    dp = DataProvider(config, None, pairlists=SimpleNamespace(whitelist=["BTC/USDT"]))
-    dp._set_cached_df("BTC/USDT", "1h", frame(closes), CandleType.SPOT)
-    return dp
-
-
-@pytest.mark.parametrize("close", [math.nan, math.inf, 0.0, -1.0])
-def test_current_rate_when_last_close_is_garbage_then_account_error_naming_the_pair(close):
-    with pytest.raises(AccountError, match="BTC/USDT"):
-        current_rate(data_provider([62_000.0, close]), "BTC/USDT", "1h", fallback=60_000.0)
-
-
-def test_current_rate_when_last_close_is_valid_then_that_close():
-    assert current_rate(data_provider([math.nan, 62_000.0]), "BTC/USDT", "1h", 1.0) == 62_000.0
 
 
 def test_evaluate_of_a_snapshot_built_from_garbage_is_never_active():

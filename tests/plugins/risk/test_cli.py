@@ -103,3 +103,11 @@ def test_cli_when_since_is_not_a_time_then_usage_error(journal_file):
     assert result.returncode == 2
     assert "not an ISO-8601 time" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_when_reset_killswitch_asked_here_then_exit_2_naming_the_guards_command(tmp_path):
+    result = run_cli("reset-killswitch", "--db-url", "sqlite:///tradesv3.dryrun.sqlite", "--yes")
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("python -m plugins.guard reset-killswitch --db-url sqlite:///tradesv3.dryrun.sqlite "
+            "--yes") in result.stderr

@@ -18,13 +18,13 @@ GOOD = GateInputs(close=105.0, ema200=100.0, rsi=55.0, momentum=0.01, momentum_b
 
 def verdicts(**changes) -> dict[str, bool]:
     inputs = GateInputs(**{**GOOD.__dict__, **changes})
-    return {r.gate: r.passed for r in evaluate_gates(inputs, CFG)}
+    return {r.check: r.passed for r in evaluate_gates(inputs, CFG)}
 
 
 def test_evaluate_gates_when_all_conditions_good_then_all_seven_pass():
     results = evaluate_gates(GOOD, CFG)
 
-    assert [r.gate for r in results] == ["regime", "ema200_band", "rsi", "news_blackout",
+    assert [r.check for r in results] == ["regime", "ema200_band", "rsi", "news_blackout",
                                          "cooldown", "momentum", "confidence"]
     assert all(r.passed for r in results)
 
@@ -62,4 +62,4 @@ def test_property_any_denied_gate_denies_the_entry(rsi, close, ema, blackout, co
 
     if blackout or cooling or rsi > CFG.rsi_max:
         assert not all(r.passed for r in results)
-    assert all(r.reason for r in results)
+    assert all(r.detail for r in results)

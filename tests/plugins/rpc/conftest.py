@@ -1,14 +1,16 @@
 """Fixtures of the plugins.rpc tests: analysed frames with RegimeGatedMoE's columns built on
-real candles, and a running-strategy stand-in with a real DataProvider, a real decision
-journal and a real Freqtrade database (SQLite in a temporary folder)."""
+real candles, and :class:`BotGuard`, a small real implementation of the ``GuardView`` Protocol
+with a real DataProvider, a real decision journal and a real Freqtrade database (SQLite in a
+temporary folder)."""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,15 +23,19 @@ from freqtrade.enums import CandleType, RunMode
 from freqtrade.misc import deep_merge_dicts
 from freqtrade.persistence import PairLocks, Trade, init_db
 
+from plugins.core.clock import FixedClock
+from plugins.guard.killswitch import active_kill_switch_locks, lift_kill_switch
 from plugins.regime.config import RegimeConfig
 from plugins.regime.features import regime_inputs
 from plugins.regime.gated import RegimeGatedModel
 from plugins.risk.config import StageConfig
 from plugins.risk.journal import DecisionJournal, journal_path
+from plugins.risk.stages import Stage, StageRecord, StageStore
 from plugins.risk.state import RiskDecision, TradingState
 from plugins.rpc.llm_hooks import LlmHooks
 from plugins.rpc.notify import Outbox
 from plugins.rpc.service import SuiteService
+from plugins.rpc.view import GuardView
 from tests.conftest import REPO_ROOT, bundle_dir
 
 NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
@@ -106,27 +112,74 @@ def dry_run_config(tmp_path: Path, db_url: str, **extra: Any) -> dict:
     return deep_merge_dicts(extra, base)
 
 
-def running_strategy(config: dict, rpc: Any = None, pairs: tuple[str, ...] = PAIRS,
-                     decision: RiskDecision | None = None, drift: Any = None,
-                     stages: StageConfig | None = None) -> SimpleNamespace:
-    """What ``plugins.rpc`` reads of a running RiskGuardMixin strategy: a real DataProvider
-    (analysed frames cached as Freqtrade caches them), the mixin's attributes."""
+@dataclass
+class BotGuard:
+    """A running guard as ``plugins.rpc`` sees it (:class:`~plugins.rpc.view.GuardView`): a
+    real DataProvider with the analysed frames cached as Freqtrade caches them, the bot's real
+    decision journal, an optional real stage store, and the real kill-switch reset on
+    Freqtrade's database."""
+
+    config: dict
+    dp: DataProvider
+    journal: DecisionJournal
+    stage_config: StageConfig
+    strategy_name: str = "TestBot"
+    timeframe: str = "1h"
+    risk_decision: RiskDecision = RiskDecision(TradingState.ACTIVE, ())
+    stage_store: StageStore | None = None
+    stage_in_memory: StageRecord | None = None
+    drift: Any = None
+    compiled_from: Any = None
+    balance: float | None = None
+
+    def pairs(self) -> list[str]:
+        return list(self.dp.current_whitelist())
+
+    def analysed_frames(self) -> dict[str, pd.DataFrame]:
+        return {pair: self.dp.get_analyzed_dataframe(pair, self.timeframe)[0]
+                for pair in self.pairs()}
+
+    def decision(self) -> RiskDecision:
+        return self.risk_decision
+
+    def stage_record(self, now: datetime) -> StageRecord | None:
+        if self.stage_store is not None and self.strategy_name in self.stage_store.strategies():
+            return self.stage_store.load(self.strategy_name, Stage.SHADOW, now)
+        return self.stage_in_memory
+
+    def drift_status(self) -> Mapping[str, Any] | None:
+        return None if self.drift is None else self.drift.status()
+
+    def starting_balance(self) -> float | None:
+        return self.balance
+
+    def tree(self) -> Any | None:
+        return self.compiled_from
+
+    def kill_switch_locked(self, now: datetime) -> bool:
+        return bool(active_kill_switch_locks())
+
+    def lift_kill_switch(self, now: datetime, by: str) -> int:
+        return lift_kill_switch(journal_path(self.config), now, by)
+
+
+def running_guard(config: dict, rpc: Any = None, pairs: tuple[str, ...] = PAIRS,
+                  decision: RiskDecision | None = None, drift: Any = None,
+                  stages: StageConfig | None = None) -> BotGuard:
+    """A :class:`BotGuard` of a bot running with ``config`` (RPC manager ``rpc``) on
+    ``pairs``."""
     dp = DataProvider(config, None, pairlists=SimpleNamespace(whitelist=list(pairs)), rpc=rpc)
     for pair in pairs:
         dp._set_cached_df(pair, "1h", analysed_frame(pair), CandleType.SPOT)
-    strategy = SimpleNamespace(
-        dp=dp, config=config, timeframe="1h", stage_store=None,
-        stage_config=stages or StageConfig(), stage_record=None,
-        risk_decision=decision or RiskDecision(TradingState.ACTIVE, ()),
-        risk_journal=DecisionJournal(journal_path(config)), plot_config={},
-        advise_indicators=lambda dataframe, metadata: dataframe)
-    if drift is not None:
-        strategy.altdata_drift = drift
-    return strategy
+    guard = BotGuard(config=config, dp=dp, journal=DecisionJournal(journal_path(config)),
+                     stage_config=stages or StageConfig(), drift=drift,
+                     risk_decision=decision or RiskDecision(TradingState.ACTIVE, ()))
+    assert isinstance(guard, GuardView)
+    return guard
 
 
-def service_for(strategy: Any, now: datetime = NOW) -> SuiteService:
-    return SuiteService(strategy, Outbox(), LlmHooks(strategy.config), clock=lambda: now)
+def service_for(guard: BotGuard, now: datetime = NOW) -> SuiteService:
+    return SuiteService(guard, Outbox(), LlmHooks(guard.config), FixedClock(now))
 
 
 @contextmanager

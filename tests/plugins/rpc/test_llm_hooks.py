@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -20,18 +20,13 @@ from tests.plugins.rpc.conftest import (
     LLM_KEY_ENV,
     NOW,
     dry_run_config,
-    running_strategy,
+    running_guard,
     service_for,
 )
 
 THESIS = "Bitcoin tends to bottom when fear peaks while coins leave the exchanges."
-#: What ``plugins.rpc.llm_hooks.compiled_tree`` finds for a strategy compiled from a tree: the
-#: ``TREE`` of the strategy class's module (here this module, for ``CompiledStandIn``).
+#: The tree a compiled strategy was generated from (what ``GuardView.tree`` hands the review).
 TREE = load_tree(REPO_ROOT / "strategies" / "trees" / "btc_fear_accumulation_v1.yaml")
-
-
-class CompiledStandIn(SimpleNamespace):
-    """Stands in for a strategy from ``strategies/compiled/`` (its module holds ``TREE``)."""
 
 
 @pytest.fixture
@@ -48,17 +43,17 @@ def llm_config(tmp_path, freqtrade_db, messages_api, candle_datadir, altdata_cac
         "llm": {"base_url": messages_api.base_url, "max_retries": 0, "timeout_s": 10}})
 
 
-def with_hooks(strategy, tmp_path):
-    service = service_for(strategy, now=NOW + timedelta(days=1))
+def with_hooks(guard, tmp_path):
+    service = service_for(guard, now=NOW + timedelta(days=1))
     trees = tmp_path / "trees"
     shutil.copytree(REPO_ROOT / "strategies" / "trees", trees)
-    service.llm = LlmHooks(strategy.config, trees_dir=trees, compiled_dir=tmp_path / "compiled")
+    service.llm = LlmHooks(guard.config, trees_dir=trees, compiled_dir=tmp_path / "compiled")
     return service
 
 
 def test_ideas_when_model_answers_then_ideas_from_the_bots_data_written_for_a_human(
         llm_config, messages_api, tmp_path):
-    service = with_hooks(running_strategy(llm_config), tmp_path)
+    service = with_hooks(running_guard(llm_config), tmp_path)
 
     answer = service.ideas(THESIS)
 
@@ -71,7 +66,7 @@ def test_ideas_when_model_answers_then_ideas_from_the_bots_data_written_for_a_hu
 def test_ideas_when_no_api_key_and_no_cassette_then_not_available_naming_the_variable(
         llm_config, monkeypatch, tmp_path):
     monkeypatch.delenv(LLM_KEY_ENV)
-    service = with_hooks(running_strategy(llm_config), tmp_path)
+    service = with_hooks(running_guard(llm_config), tmp_path)
 
     with pytest.raises(LlmUnavailable, match=LLM_KEY_ENV):
         service.ideas(THESIS)
@@ -79,7 +74,7 @@ def test_ideas_when_no_api_key_and_no_cassette_then_not_available_naming_the_var
 
 def test_review_then_approve_when_tree_strategy_then_ready_notification_and_new_tree_version(
         llm_config, tmp_path):
-    service = with_hooks(CompiledStandIn(**vars(running_strategy(llm_config))), tmp_path)
+    service = with_hooks(replace(running_guard(llm_config), compiled_from=TREE), tmp_path)
 
     review = service.review()
     approved = service.approve(review.data["id"], by="telegram:alice")
@@ -96,7 +91,7 @@ def test_review_then_approve_when_tree_strategy_then_ready_notification_and_new_
 
 
 def test_review_when_strategy_not_compiled_from_a_tree_then_not_available(llm_config, tmp_path):
-    service = with_hooks(running_strategy(llm_config), tmp_path)
+    service = with_hooks(running_guard(llm_config), tmp_path)
 
     with pytest.raises(LlmUnavailable, match="not compiled from a strategy tree"):
         service.review()
@@ -104,7 +99,7 @@ def test_review_when_strategy_not_compiled_from_a_tree_then_not_available(llm_co
 
 def test_brief_when_bot_has_candles_then_deterministic_market_briefing_included(
         llm_config, messages_api, tmp_path):
-    service = with_hooks(running_strategy(llm_config), tmp_path)
+    service = with_hooks(running_guard(llm_config), tmp_path)
 
     answer = service.brief()
 

@@ -14,9 +14,10 @@ from freqtrade.persistence import PairLocks
 from freqtrade.rpc.rpc_manager import RPCManager
 
 from plugins.altdata.drift import DriftMonitor
+from plugins.core.clock import FixedClock
 from plugins.rpc.notify import DriftAlerts, Outbox, notification_text, review_ready_text
 from plugins.rpc.registry import attach
-from tests.plugins.rpc.conftest import NOW, dry_run_config, running_strategy
+from tests.plugins.rpc.conftest import NOW, dry_run_config, running_guard
 from tests.plugins.rpc.test_status import real_fear_greed
 
 KILL_REASON = "ai_suite:drawdown_kill_switch: drawdown 50.00% >= 15.00%; human reset needed"
@@ -30,22 +31,26 @@ def webhook_config(tmp_path, freqtrade_db, httpserver) -> dict:
         "allow_custom_messages": True, "strategy_msg": {"text": "{msg}"}})
 
 
+def attach_guard(guard):
+    return attach(guard, guard.dp, FixedClock(NOW))
+
+
 def received(httpserver) -> list[str]:
     return [json.loads(request.get_data())["text"] for request, _ in httpserver.log]
 
 
 def bot_loop(suite, manager) -> None:
-    """What Freqtrade's loop does around our code: ``bot_loop_start`` (the mixin calls
+    """What Freqtrade's loop does around our code: ``bot_loop_start`` (the guard calls
     ``poll()``), then ``process_msg_queue`` delivers the strategy messages."""
     suite.poll()
-    manager.process_msg_queue(suite.strategy.dp._msg_queue)
+    manager.process_msg_queue(suite.dp._msg_queue)
 
 
 def test_reset_and_drift_notifications_reach_the_webhook_once(webhook_config, httpserver):
     manager = RPCManager(SimpleNamespace(config=webhook_config))
     drift = DriftMonitor()
     drift.check("fear_greed", real_fear_greed()[:"2018-04-25"])
-    suite = attach(running_strategy(webhook_config, rpc=manager, drift=drift), clock=lambda: NOW)
+    suite = attach_guard(running_guard(webhook_config, rpc=manager, drift=drift))
     PairLocks.lock_pair("*", NOW + timedelta(days=3650), KILL_REASON, now=NOW, side="*")
     request = threading.Thread(target=lambda: suite.service.killswitch_reset(by="rest:alice"))
     request.start()  # a REST request: the reset runs in the next bot loop
@@ -67,7 +72,7 @@ def test_new_drift_finding_after_a_later_check_is_sent(webhook_config, httpserve
     manager = RPCManager(SimpleNamespace(config=webhook_config))
     drift = DriftMonitor()
     series = real_fear_greed()
-    suite = attach(running_strategy(webhook_config, rpc=manager, drift=drift), clock=lambda: NOW)
+    suite = attach_guard(running_guard(webhook_config, rpc=manager, drift=drift))
     drift.check("fear_greed", series[:"2018-04-25"])
     bot_loop(suite, manager)
 
@@ -109,11 +114,10 @@ def test_poll_when_a_step_fails_then_logged_and_the_other_steps_still_run(
             raise OSError("drift store unreadable")
 
     manager = RPCManager(SimpleNamespace(config=webhook_config))
-    suite = attach(running_strategy(webhook_config, rpc=manager, drift=BrokenMonitor()),
-                   clock=lambda: NOW)
+    suite = attach_guard(running_guard(webhook_config, rpc=manager, drift=BrokenMonitor()))
     suite.outbox.put("still delivered")
 
-    bot_loop(suite, manager)  # must not raise: the mixin calls it inside bot_loop_start
+    bot_loop(suite, manager)  # must not raise: the guard calls it inside bot_loop_start
 
     assert received(httpserver) == ["still delivered"]
     assert "Suite RPC drift alerts failed" in caplog.text

@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 from freqtrade.persistence import PairLocks
 
+from plugins.core.clock import FixedClock
 from plugins.risk.journal import JournalRow
 from plugins.risk.state import TradingState
 from plugins.rpc import plot
-from tests.plugins.rpc.conftest import NOW, analysed_frame, dry_run_config, running_strategy
+from tests.plugins.rpc.conftest import NOW, analysed_frame
 
 HOUR = timedelta(hours=1)
 
@@ -50,18 +51,20 @@ def test_breaker_state_when_tripped_after_the_last_close_then_newest_candle_show
     assert state.name == plot.COLUMN
 
 
-def test_add_breaker_column_when_kill_switch_in_db_then_last_candles_halted_and_subplot_added(
-        tmp_path, freqtrade_db):
-    strategy = running_strategy(dry_run_config(tmp_path, freqtrade_db), pairs=("BTC/USDT",))
-    strategy.plot_config = {"main_plot": {}, "subplots": {"regime": {"regime_label": {}}}}
+def test_live_breaker_column_when_kill_switch_in_db_then_last_candles_halted(freqtrade_db):
     PairLocks.lock_pair("*", NOW + timedelta(days=3650), "ai_suite:drawdown_kill_switch: 20%",
                         now=NOW - 3 * HOUR, side="*")
 
-    plot.add_breaker_column(strategy, clock=lambda: NOW)
-    frame = strategy.advise_indicators(analysed_frame("BTC/USDT").copy(), {"pair": "BTC/USDT"})
+    frame = plot.live_breaker_column(FixedClock(NOW)).add(analysed_frame("BTC/USDT").copy(), "1h")
 
     assert list(frame[plot.COLUMN].iloc[-5:]) == [0, 2, 2, 2, 2], "from the candle closing at 09:00"
-    assert set(strategy.plot_config["subplots"]) == {"regime", "risk"}
+
+
+def test_with_risk_subplot_when_strategy_has_subplots_then_risk_added_beside_them():
+    config = {"main_plot": {}, "subplots": {"regime": {"regime_label": {}}}}
+
+    assert set(plot.with_risk_subplot(config)["subplots"]) == {"regime", "risk"}
+    assert set(config["subplots"]) == {"regime"}, "the strategy's own config is left as it was"
 
 
 def test_journal_spans_when_trips_and_a_kill_switch_reset_then_spans_end_at_until_or_reset():

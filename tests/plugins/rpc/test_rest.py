@@ -15,9 +15,10 @@ from freqtrade.rpc.api_server import ApiServer
 from freqtrade.rpc.api_server.api_auth import http_basic_or_jwt_token
 from freqtrade.rpc.rpc_manager import RPCManager
 
+from plugins.core.clock import FixedClock
 from plugins.rpc.registry import SuiteRpc, attach
 from plugins.rpc.rest import PREFIX
-from tests.plugins.rpc.conftest import NOW, bot_loop, dry_run_config, running_strategy
+from tests.plugins.rpc.conftest import NOW, bot_loop, dry_run_config, running_guard
 
 USER, PASSWORD = "suite", "suite-password"
 GETS = ("regime", "breakers", "journal", "stage", "brief", "drift")
@@ -43,8 +44,8 @@ def manager(api_config, monkeypatch) -> Iterator[RPCManager]:
 
 @pytest.fixture
 def suite(api_config, manager) -> Iterator[SuiteRpc]:
-    strategy = running_strategy(api_config, rpc=manager)
-    suite = attach(strategy, clock=lambda: NOW)
+    guard = running_guard(api_config, rpc=manager)
+    suite = attach(guard, guard.dp, FixedClock(NOW))
     with bot_loop(suite.service):
         yield suite
 
@@ -117,7 +118,7 @@ def test_review_when_strategy_has_no_tree_then_503_not_available(client):
     review = client.get(f"{PREFIX}/review", auth=(USER, PASSWORD))
 
     assert review.status_code == 503
-    assert review.json()["detail"].startswith("not available: SimpleNamespace was not compiled "
+    assert review.json()["detail"].startswith("not available: TestBot was not compiled "
                                               "from a strategy tree")
 
 

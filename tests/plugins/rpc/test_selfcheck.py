@@ -53,11 +53,9 @@ def test_check_version_when_other_version_then_warns(caplog):
 
 
 def test_rpc_manager_when_dataprovider_lacks_private_rpc_then_error_names_it():
-    strategy = Throwaway(dp=Throwaway())
-
     with pytest.raises(RpcIntegrationError, match=r"DataProvider\._DataProvider__rpc is missing.*"
                                                   r"tested with Freqtrade 2026\.9"):
-        selfcheck.rpc_manager_of(strategy)
+        selfcheck.rpc_manager_of(Throwaway())
 
 
 def test_rpc_manager_when_real_dataprovider_then_found():
@@ -66,7 +64,7 @@ def test_rpc_manager_when_real_dataprovider_then_found():
     manager = object()
     dp = DataProvider({"timeframe": "1h"}, None, rpc=manager)
 
-    assert selfcheck.rpc_manager_of(Throwaway(dp=dp)) is manager
+    assert selfcheck.rpc_manager_of(dp) is manager
 
 
 def test_find_targets_when_manager_has_no_registered_modules_then_error_names_it():

@@ -20,7 +20,7 @@ from plugins.rpc import status
 from plugins.rpc.status import BriefInputs, JournalFilters, LockView
 from plugins.rpc.telegram import command_answers
 from tests.conftest import bundle_dir
-from tests.plugins.rpc.conftest import NOW, PAIRS, analysed_frame, running_strategy, service_for
+from tests.plugins.rpc.conftest import NOW, PAIRS, analysed_frame, running_guard, service_for
 
 
 def real_frames() -> dict[str, pd.DataFrame]:
@@ -167,12 +167,12 @@ def test_brief_when_halted_then_summary_of_state_regimes_stage_and_last_day(tmp_
 
 
 def test_suite_help_lists_every_command_the_telegram_module_registers(tmp_path):
-    strategy = running_strategy({"runmode": "dry_run", "user_data_dir": str(tmp_path)}, pairs=())
+    guard = running_guard({"runmode": "dry_run", "user_data_dir": str(tmp_path)}, pairs=())
 
     answer = status.help_answer()
 
     names = {c["command"].lstrip("/") for c in answer.data["commands"]}
-    assert names == set(command_answers(service_for(strategy)))
+    assert names == set(command_answers(service_for(guard)))
     assert {"regime", "breakers", "killswitch_reset", "stage", "brief", "ideas", "review",
             "approve", "suite_help"} == names
 

@@ -17,8 +17,9 @@ from freqtrade.rpc.rpc_manager import RPCManager
 from freqtrade.rpc.telegram import Telegram
 from telegram.ext import Application
 
+from plugins.core.clock import FixedClock
 from plugins.rpc.registry import SuiteRpc, attach
-from tests.plugins.rpc.conftest import NOW, bot_loop, dry_run_config, running_strategy
+from tests.plugins.rpc.conftest import NOW, bot_loop, dry_run_config, running_guard
 from tests.plugins.rpc.fake_bot_api import FakeBotApi
 
 CHAT, STRANGER = 1001, 2002
@@ -59,7 +60,8 @@ def telegram_suite(tmp_path_factory, bot_api) -> Iterator[tuple[Telegram, SuiteR
     tg = local_telegram(bot_api.base_url)(RPC(SimpleNamespace(config=config)), config)
     manager.registered_modules.append(tg)
     try:
-        suite = attach(running_strategy(config, rpc=manager), clock=lambda: NOW)
+        guard = running_guard(config, rpc=manager)
+        suite = attach(guard, guard.dp, FixedClock(NOW))
         bot_api.wait_for("polling to start", lambda api: "getUpdates" in api.calls)
         with bot_loop(suite.service):
             yield tg, suite
@@ -124,7 +126,7 @@ def test_llm_commands_answer_not_available_or_refused_without_llm_inputs(telegra
 
     assert usage.startswith("Usage: /ideas <your thesis>")
     assert ideas.startswith("not available: No 1h candles for BTC/USDT")
-    assert review.startswith("not available: SimpleNamespace was not compiled from a strategy tree")
+    assert review.startswith("not available: TestBot was not compiled from a strategy tree")
     assert approve.startswith("Refused: No review '20240320-0123abcd'")
     assert approve_usage.startswith("Usage: /approve <id>")
     assert approve_path.startswith("Refused: '../forged' is not a review id: expected YYYYMMDD-")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from plugins.altdata.calendar import EventCalendar
-from plugins.strategy_tree.interpreter import altdata_frame
+from plugins.strategy_tree.inputs import altdata_frame
 from tests.plugins.strategy_tree.trees import candles
 
 
@@ -26,7 +26,7 @@ def candles_1d() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def altdata(altdata_cache: Path) -> pd.DataFrame:
-    """Every cached provider series, stacked (``interpreter.altdata_frame``)."""
+    """Every cached provider series, stacked (``inputs.altdata_frame``)."""
     return altdata_frame(altdata_cache)
 
 

@@ -21,7 +21,7 @@ from plugins.strategy_tree.compilers.ft_runtime import activation_start, take_pr
 from plugins.strategy_tree.errors import TreeEvaluationError, TreeValidationError
 from plugins.strategy_tree.interpreter import evaluate
 from plugins.strategy_tree.io import load_tree
-from plugins.strategy_tree.schema import validate_tree
+from plugins.strategy_tree.validation import validate_tree
 from tests.conftest import REPO_ROOT, bundle_dir
 from tests.plugins.strategy_tree.compiled import (
     assert_same_actions,

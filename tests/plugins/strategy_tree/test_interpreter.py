@@ -9,8 +9,9 @@ import talib
 
 from plugins.altdata.contract import AVAILABLE_AT
 from plugins.strategy_tree.errors import TreeEvaluationError
-from plugins.strategy_tree.interpreter import POSITION_COLUMNS, SIGNAL_COLUMNS, evaluate
+from plugins.strategy_tree.interpreter import SIGNAL_COLUMNS, evaluate
 from plugins.strategy_tree.io import load_tree
+from plugins.strategy_tree.simulation import POSITION_COLUMNS
 from tests.conftest import bundle_dir
 from tests.plugins.strategy_tree.trees import SEED_TREE, candles, make_tree
 

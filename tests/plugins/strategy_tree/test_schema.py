@@ -23,8 +23,8 @@ from plugins.strategy_tree.schema import (
     ConditionFilter,
     StrategyTree,
     json_schema,
-    validate_tree,
 )
+from plugins.strategy_tree.validation import validate_tree
 from tests.plugins.strategy_tree.trees import BASE, SEED_ARTICLE, SEED_TREE, tree_dict
 
 

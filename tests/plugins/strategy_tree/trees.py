@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from plugins.strategy_tree.schema import StrategyTree, validate_tree
+from plugins.strategy_tree.schema import StrategyTree
+from plugins.strategy_tree.validation import validate_tree
 from tests.conftest import REPO_ROOT, bundle_dir
 
 SEED_TREE = REPO_ROOT / "strategies" / "trees" / "btc_fear_accumulation_v1.yaml"

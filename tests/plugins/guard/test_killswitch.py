@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from freqtrade.persistence import PairLocks, Trade, init_db
 
-from plugins.risk.__main__ import main
+from plugins.guard.__main__ import main
+from plugins.guard.killswitch import ResetError, lift_kill_switch, reset_kill_switch
 from plugins.risk.account import DAY_KEY, PEAK_KEY, WEEK_KEY
 from plugins.risk.journal import DecisionJournal, JournalError
-from plugins.risk.reset import ResetError, lift_kill_switch, reset_kill_switch
 from tests.conftest import REPO_ROOT
 
 NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
@@ -160,12 +160,12 @@ def test_reset_when_sqlite_file_is_not_a_trades_database_then_reset_error_and_un
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plugins.risk", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "plugins.guard", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
 def run_main(capsys, *args: str) -> subprocess.CompletedProcess:
-    """``python -m plugins.risk ARGS`` in this process (faster than a subprocess)."""
+    """``python -m plugins.guard ARGS`` in this process (faster than a subprocess)."""
     status = main(list(args))
     out = capsys.readouterr()
     return subprocess.CompletedProcess(args, status, out.out, out.err)
@@ -194,7 +194,7 @@ def test_cli_reset_when_db_url_unusable_then_exit_1_without_traceback_or_passwor
     result = run_main(capsys, "reset-killswitch", "--db-url", db_url, "--journal", str(journal), "--yes")
 
     assert result.returncode == 1, result.stdout
-    assert result.stderr.startswith("risk: ") and "--db-url" in result.stderr
+    assert result.stderr.startswith("guard: ") and "--db-url" in result.stderr
     assert "Traceback" not in result.stderr and "s3cr3t" not in result.stderr + result.stdout
 
 
@@ -219,7 +219,7 @@ def test_cli_reset_when_journal_missing_then_exit_1_naming_the_journal_option(tr
 
 
 def test_cli_reset_when_not_confirmed_and_stdin_closed_then_not_reset(trades_db):
-    result = subprocess.run([sys.executable, "-m", "plugins.risk", "reset-killswitch",
+    result = subprocess.run([sys.executable, "-m", "plugins.guard", "reset-killswitch",
                              "--db-url", f"sqlite:///{trades_db}"], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 

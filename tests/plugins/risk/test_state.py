@@ -1,5 +1,5 @@
-"""The guard's pure helpers: which trip a Freqtrade lock holds (the lock is the source of
-truth for a breaker's state until it ends or a human resets it)."""
+"""The names of the locks that hold a breaker's trip: which trip a lock holds (the lock is the
+source of truth for a breaker's state until it ends or a human resets it)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from plugins.risk.mixin import lock_reason, lock_trip
-from plugins.risk.state import BreakerReason, TradingState
+from plugins.risk.state import BreakerReason, TradingState, lock_reason, lock_trip
 
 UNTIL = datetime(2024, 3, 21, tzinfo=UTC)
 

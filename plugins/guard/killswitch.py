@@ -6,13 +6,14 @@ same drawdown does not trip it again at once; the reset itself is journaled.
 
 Two entry points share :func:`lift_kill_switch`:
 
-- :func:`reset_kill_switch` (the CLI, ``python -m plugins.risk reset-killswitch``) opens the
+- :func:`reset_kill_switch` (the CLI, ``python -m plugins.guard reset-killswitch``) opens the
   database itself with ``init_db``; it runs in its own process beside the bot (Freqtrade reads
   locks from the database on every check).
 - Inside a running bot (``plugins.rpc``: REST ``POST /api/v1/suite/killswitch_reset``,
-  Telegram ``/killswitch_reset CONFIRM``) ``init_db`` must not be called again (it would
-  replace the bot's engine and sessions); :func:`lift_kill_switch` uses Freqtrade's
-  thread-scoped session as Freqtrade's own ``RPC._rpc_delete_lock`` does.
+  Telegram ``/killswitch_reset CONFIRM``, through the guard's ``GuardView.lift_kill_switch``)
+  ``init_db`` must not be called again (it would replace the bot's engine and sessions);
+  :func:`lift_kill_switch` uses Freqtrade's thread-scoped session as Freqtrade's own
+  ``RPC._rpc_delete_lock`` does.
 
 All or nothing: the journal is opened (it must exist) and its write transaction begun (reset
 row, re-based peak) before the locks change; the lock change commits inside it, and the journal
@@ -39,8 +40,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from plugins.core.errors import SuiteError
 from plugins.risk.account import PEAK_KEY, corrupt_anchor_keys
 from plugins.risk.journal import JournalRow, open_existing
-from plugins.risk.mixin import lock_reason
-from plugins.risk.state import BreakerReason
+from plugins.risk.state import BreakerReason, lock_reason
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from plugins.core.secrets import register_config_secrets
 #: Every section ``ai_suite`` may hold, and the package whose model validates it:
 #: ``altdata`` (plugins.altdata), ``risk`` and ``stages`` (plugins.risk), ``regime``
 #: (plugins.regime), ``alpaca`` (adapters.alpaca), ``llm`` (plugins.llm), ``strategy_tree``
-#: (plugins.strategy_tree), ``research`` (plugins.research), ``costs`` (plugins.execution).
+#: (plugins.strategy_tree), ``research`` (plugins.research), ``costs`` (plugins.execution),
+#: ``metrics`` (plugins.metrics).
 SECTIONS = ("altdata", "risk", "stages", "regime", "alpaca", "llm", "strategy_tree", "research",
-            "costs")
+            "costs", "metrics")
 
 Section = TypeVar("Section", bound=BaseModel)
 

@@ -32,7 +32,9 @@ or its subclasses define, and no signal, model or LLM output can skip it:
   entries pass (reason ``guard_error``) while exits continue, until a bot loop succeeds again.
   Journaling never breaks Freqtrade's analysis (it would drop exit signals too).
 - In dry-run/live the suite's REST routes and Telegram commands are attached
-  (``plugins.rpc.registry.attach``) with this guard's view (``rpcview.StrategyView``).
+  (``plugins.rpc.registry.attach``) with this guard's view (``rpcview.StrategyView``), and,
+  with ``ai_suite.metrics.enabled``, the Prometheus exporter is started
+  (``metricsview.attach_metrics``).
 
 Same code in backtesting and dry-run/live; the decision journal is one SQLite file per run
 mode (``journal.journal_path``); a backtest's journal is started afresh.
@@ -54,6 +56,7 @@ from plugins.altdata.calendar import EventCalendar
 from plugins.altdata.config import AltDataConfig
 from plugins.core.clock import SYSTEM_CLOCK
 from plugins.core.config import SuiteConfigError, load_section
+from plugins.guard import backtest_report
 from plugins.guard.account import account_snapshot
 from plugins.guard.entries import entry_facts
 from plugins.guard.faults import FailClosed
@@ -111,6 +114,8 @@ class RiskGuardMixin:
         self.risk_signals: SignalCounter | None = None
         self.risk_stages: StageLoop | None = None
         self.risk_equity: float | None = None
+        self.risk_snapshot = None  # the latest loop's AccountSnapshot (metrics read it)
+        self.suite_metrics = None
         self.risk_state_column = None
         self.suite_rpc = None
         self._risk_now: datetime | None = None
@@ -131,6 +136,8 @@ class RiskGuardMixin:
                 original(current_time=current_time, **kwargs)
                 return
             self._risk_now = current_time
+            if self.suite_metrics is not None:
+                self.suite_metrics.loop_started()
             try:
                 decision = self._risk_loop(current_time)
                 self.risk_faults.recover(current_time)
@@ -247,8 +254,13 @@ class RiskGuardMixin:
             self.suite_rpc = attach(StrategyView(self), self.dp, SYSTEM_CLOCK)
             if self.suite_rpc is not None:
                 self._risk_plot_column(self.suite_rpc.breaker_column)
+            from plugins.guard.metricsview import attach_metrics  # prometheus_client: live only
+
+            self.suite_metrics = attach_metrics(self, SYSTEM_CLOCK)
         elif runmode == RunMode.PLOT:
             self._risk_plot_column(journal_breaker_column(self.config))
+        elif runmode == RunMode.BACKTEST:  # seed 000's table after Freqtrade's report
+            backtest_report.register(self.config, type(self).__name__)
         logger.info("Risk guard active; journal %s", path)
 
     def _risk_load_calendar(self) -> EventCalendar | None:
@@ -304,6 +316,7 @@ class RiskGuardMixin:
             # never locked (it would last 10 years): the caller fails closed until it clears
             raise AccountError(decision.reason)
         self.risk_equity = snapshot.equity
+        self.risk_snapshot = snapshot
         for trip in new_trips(decision, (t.reason for t in held_trips(now))):
             until = place_lock(trip, now)
             logger.warning("Breaker %s tripped (%s): %s until %s", trip.reason.value,

@@ -258,6 +258,18 @@ class DecisionJournal:
         with self._lock:
             return {(k, d, r): n for k, d, r, n in self._conn.execute(sql, params)}
 
+    def counts_after(self, row_id: int) -> tuple[int, dict[tuple[str, str, str], int]]:
+        """The rows written after row ``row_id`` (by any process): the largest row id now
+        (``row_id`` when none is newer; 0 for an empty journal) and their counts by (kind,
+        decision, reason). Pass the id returned to the next call to count each row once
+        (trimming removes only old rows, so the ids only grow)."""
+        with self._lock:
+            (last,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM decisions").fetchone()
+            rows = self._conn.execute(
+                "SELECT kind, decision, reason, COUNT(*) FROM decisions WHERE id > ? AND id <= ? "
+                "GROUP BY kind, decision, reason", (row_id, last)).fetchall()
+        return max(int(last), row_id), {(k, d, r): n for k, d, r, n in rows}
+
     def get_state(self, key: str) -> str | None:
         """The stored value of ``key``, or ``None``."""
         with self._lock:

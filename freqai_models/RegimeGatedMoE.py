@@ -34,7 +34,9 @@ so a dry-run restart reuses trained models.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +45,9 @@ import pandas as pd
 from freqtrade.freqai.base_models.BaseRegressionModel import BaseRegressionModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
+from plugins.core.atomic import atomic_write
 from plugins.core.config import SuiteConfigError, load_section
+from plugins.regime import diagnostics
 from plugins.regime.config import RegimeConfig
 from plugins.regime.gated import RegimeGatedModel, regime_frame
 
@@ -74,6 +78,9 @@ class RegimeGatedMoE(BaseRegressionModel):
         # own label statistics: computed over the predicted window they would leak its future.
         fitted = model.predict(X.reset_index(drop=True), regime_X.reset_index(drop=True))
         _register_output_stats(dk, self._regime_columns(model, fitted, dk), replace=True)
+        figures = diagnostics.fit_diagnostics(model)
+        dk.data[diagnostics.METADATA_KEY] = figures  # FreqAI writes dk.data to the metadata JSON
+        diagnostics.log_fit(figures, dk.pair)
         self._states.pop(dk.pair, None)
         return model
 
@@ -94,6 +101,8 @@ class RegimeGatedMoE(BaseRegressionModel):
         state = held[1] if (not first and held is not None and held[0] == key) else None
         out = model.predict(features.reset_index(drop=True), regime_X, state=state)
         self._states[dk.pair] = (key, out.state)
+        if first:  # a backtest window or the first live call; later live calls add one candle
+            _report_serve(model, out, dk)
 
         pred_df, _, _ = dk.label_pipeline.inverse_transform(out.predictions)
         extras = self._regime_columns(model, out, dk)
@@ -138,6 +147,24 @@ class RegimeGatedMoE(BaseRegressionModel):
         for k in range(k_regimes):
             columns[f"expert_pred_{k}"] = per_expert[k]
         return pd.DataFrame(columns)
+
+
+def _report_serve(model: RegimeGatedModel, out, dk: FreqaiDataKitchen) -> None:
+    """Log :func:`plugins.regime.diagnostics.serve_diagnostics` and write them beside the
+    model's metadata (``<data_path>/<model_filename>_expert_serve.json``) when that folder
+    exists; a write failure is logged, never raised (diagnostics must not stop a prediction)."""
+    figures = diagnostics.serve_diagnostics(model, out)
+    diagnostics.log_serve(figures, dk.pair)
+    folder = Path(str(getattr(dk, "data_path", "") or ""))
+    name = getattr(dk, "model_filename", "")
+    if not name or not folder.is_dir():
+        return
+    path = folder / f"{name}{diagnostics.SERVE_SUFFIX}"
+    text = json.dumps(figures, allow_nan=True)
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(text))
+    except OSError as exc:
+        logger.warning("could not write the regime serve diagnostics %s: %s", path, exc)
 
 
 _REGIME_OUTPUTS = ("regime_label", "confidence", "regime_prob_", "gate_weight_", "expert_pred_")

@@ -114,6 +114,14 @@ class RegimeConfig(BaseModel):
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
     input_window: int = Field(default=24, ge=2)
 
+    @model_validator(mode="after")
+    def _regime_experts_exist(self) -> RegimeConfig:
+        bad = sorted(k for k in self.mixture.regime_experts if not 0 <= k < self.n_regimes())
+        if bad:
+            raise ValueError(f"mixture.regime_experts keys {bad}: regime labels are 0.."
+                             f"{self.n_regimes() - 1} (0 = calmest) with this detector")
+        return self
+
     def n_regimes(self) -> int:
         """``K`` the detector will have (``rules`` always has 6)."""
         return 6 if self.detector.kind == "rules" else self.detector.n_regimes

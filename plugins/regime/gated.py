@@ -61,6 +61,9 @@ class GatedPrediction:
         labels: ``(n,)`` int64 most probable regime.
         valid: ``(n,)`` bool, False where the regime inputs were still warming up.
         state: detector state to carry into the next call on the following rows.
+        global_prediction: ``(n,)`` float64, the global expert's prediction of the first
+            target (what one model trained on all rows says; see
+            :mod:`plugins.regime.diagnostics`).
     """
 
     predictions: pd.DataFrame
@@ -70,6 +73,7 @@ class GatedPrediction:
     labels: np.ndarray
     valid: np.ndarray
     state: Any
+    global_prediction: np.ndarray | None = None
 
 
 class RegimeGatedModel:
@@ -149,5 +153,6 @@ class RegimeGatedModel:
         return GatedPrediction(
             predictions=pd.DataFrame(predictions, columns=self.targets),
             expert_predictions=first.expert_predictions, proba=first.proba, weights=weights,
-            labels=first.labels, valid=valid, state=first.state)
+            labels=first.labels, valid=valid, state=first.state,
+            global_prediction=first.global_prediction)
 

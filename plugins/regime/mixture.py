@@ -67,6 +67,12 @@ class MixtureConfig(BaseModel):
             ``independent`` (per-regime experts from scratch), see the module docstring.
         residual_params: params of the residual models, over ``expert.params`` (``None`` =
             :data:`RESIDUAL_DEFAULTS`).
+        regime_experts: per-regime expert override, keyed by regime label ``k`` (0 = calmest,
+            as the detector orders them), e.g. ``{"2": {"kind": "mlp"}}``: regime 2's expert
+            (its residual model with ``experts: residual``) is an MLP while the global expert
+            and the other regimes stay ``expert``. ``residual_params`` apply to a regime's
+            residual model only when its kind is ``expert.kind``; another kind gets its own
+            :data:`RESIDUAL_DEFAULTS`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,14 +82,21 @@ class MixtureConfig(BaseModel):
     expert: ExpertConfig = Field(default_factory=ExpertConfig)
     experts: Literal["residual", "independent"] = "residual"
     residual_params: dict[str, Any] | None = None
+    regime_experts: dict[int, ExpertConfig] = Field(default_factory=dict)
 
-    def delta_config(self) -> ExpertConfig:
-        """The expert config of a residual model: ``expert.params`` updated with
-        ``residual_params`` (default :data:`RESIDUAL_DEFAULTS` of the expert kind)."""
+    def expert_for(self, k: int) -> ExpertConfig:
+        """Regime ``k``'s expert config: its ``regime_experts`` entry, else ``expert``."""
+        return self.regime_experts.get(k, self.expert)
+
+    def delta_config(self, k: int | None = None) -> ExpertConfig:
+        """The expert config of regime ``k``'s residual model (``None``: the shared ``expert``):
+        its params updated with ``residual_params`` (default :data:`RESIDUAL_DEFAULTS` of its
+        kind; ``residual_params`` only for the kind of ``expert``)."""
+        base = self.expert if k is None else self.expert_for(k)
         extra = self.residual_params
-        if extra is None:
-            extra = RESIDUAL_DEFAULTS[self.expert.kind]
-        return self.expert.model_copy(update={"params": {**self.expert.params, **extra}})
+        if extra is None or base.kind != self.expert.kind:
+            extra = RESIDUAL_DEFAULTS[base.kind]
+        return base.model_copy(update={"params": {**base.params, **extra}})
 
 
 @dataclass
@@ -150,6 +163,10 @@ class RegimeMixture:
         """Number of regimes ``K`` (the detector's)."""
         return int(self.detector.n_regimes)
 
+    def expert_config(self, k: int) -> ExpertConfig:
+        """The config regime ``k``'s expert is built from (see :meth:`MixtureConfig.expert_for`)."""
+        return self.cfg.expert_for(k)
+
     def _fit_expert(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, key: str,
                     cfg: ExpertConfig | None = None) -> Expert:
         expert = make_expert(cfg or self.cfg.expert)  # imports the library: not part of the fit time
@@ -199,7 +216,6 @@ class RegimeMixture:
         residual = self.cfg.experts == "residual"
         if residual:
             target = target - self.global_expert.predict(arr)  # what each regime adds
-        delta_cfg = self.cfg.delta_config() if residual else None
         self.experts = []
         fallback = []
         for k, name in enumerate(self.regime_names):
@@ -208,9 +224,10 @@ class RegimeMixture:
                 fallback.append(k)
                 continue
             rows = labels == k
+            cfg = self.cfg.delta_config(k) if residual else self.cfg.expert_for(k)
             self.experts.append(self._fit_expert(arr[rows], target[rows],
                                                  None if weight is None else weight[rows], name,
-                                                 delta_cfg))
+                                                 cfg))
         self.fallback_regimes = tuple(fallback)
         self.n_features = arr.shape[1]
         logger.info("regime mixture fitted: %d rows, %s experts (%s gate), rows per regime %s, "

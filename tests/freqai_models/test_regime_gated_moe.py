@@ -4,6 +4,7 @@ pipelines, on real candles: where the statistics of its regime columns come from
 from __future__ import annotations
 
 import importlib.util
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -103,3 +104,20 @@ def test_missing_statistics_when_model_saved_without_them_then_neutral_zeros_not
 
     assert dk.data["labels_mean"] == {"&-s_close": 0.01, "confidence": 0.7, "regime_prob_0": 0.0}
     assert dk.data["labels_std"] == {"&-s_close": 0.02, "confidence": 0.1, "regime_prob_0": 0.0}
+
+
+def test_fit_and_predict_when_run_by_freqai_then_diagnostics_in_metadata_and_serve_file_beside_it(
+        strategy_frame, tmp_path):
+    module = _module()
+    train, later = strategy_frame.iloc[:TRAIN_ROWS], strategy_frame.iloc[TRAIN_ROWS:]
+    wrapper, dk = _fitted(module, train)
+    dk.data_path, dk.model_filename = tmp_path, "cb_btc_1709251200"
+
+    figures = dk.data["regime_diagnostics"]
+    module.RegimeGatedMoE.predict(wrapper, later.iloc[:200], dk)
+    serve = json.loads((tmp_path / "cb_btc_1709251200_expert_serve.json").read_text())
+
+    assert sum(figures["rows_per_expert"].values()) == figures["training_rows"] > 0
+    assert set(figures["fallback_regimes"]) <= set(figures["rows_per_expert"])
+    assert serve["rows"] > 0 and sum(serve["serve_share"].values()) == pytest.approx(1.0)
+    assert set(serve["serve_share"]) == set(figures["rows_per_expert"])

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from adapters.alpaca.config import AlpacaRunConfig
 from adapters.alpaca.errors import AlpacaConfigError, AlpacaError
+from plugins.core.cli import ArgumentParser
 from plugins.core.config import SuiteConfigError
 from plugins.core.errors import DataNotFoundError, SuiteError
 
@@ -57,41 +58,64 @@ def _strategy_args(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--tree", type=Path, help="strategy tree YAML/JSON (compiled for backtrader)")
     which.add_argument("--strategy", help="hand-written backtrader strategy, module:Class")
-    parser.add_argument("--symbols", nargs="+", required=True, metavar="SYMBOL")
-    parser.add_argument("--timeframe", default=None, help="bar timeframe (default: the tree's, else "
-                                                          "1d for backtests and 1m for paper)")
+    parser.add_argument("--symbols", nargs="+", required=True, metavar="SYMBOL",
+                        help="equity symbols, e.g. SPY QQQ")
+    parser.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1d, 1h, 1m (default: "
+                                                          "the tree's, else 1d for backtests and 1m "
+                                                          "for paper)")
+    _config_arg(parser)
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", type=Path, action="append", default=None,
-                        help="Freqtrade JSON config(s) with an ai_suite section (repeatable)")
+                        help="Freqtrade JSON config(s) with an ai_suite section, repeatable "
+                             "(default: config/base.json config/alpaca.json)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m adapters.alpaca")
+    parser = ArgumentParser(prog="python -m adapters.alpaca",
+                            description="Equities through Alpaca: backtest, paper/live trading, "
+                                        "reconciliation, kill-switch reset.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     backtest = sub.add_parser("backtest", help="backtest on real equity bars, print the metrics table")
     _strategy_args(backtest)
-    backtest.add_argument("--start", type=_utc, required=True)
-    backtest.add_argument("--end", type=_utc, default=None, help="exclusive")
-    backtest.add_argument("--data", type=Path, default=None, help="folder of <SYMBOL>_1Day.csv.gz files")
-    backtest.add_argument("--cash", type=float, default=100_000.0)
-    backtest.add_argument("--fill", choices=("close", "open"), default="close")
-    backtest.add_argument("--commission-frac", type=float, default=0.0)
+    backtest.add_argument("--start", type=_utc, required=True,
+                          help="first bar, ISO date/time (UTC without an offset), inclusive")
+    backtest.add_argument("--end", type=_utc, default=None,
+                          help="end, ISO date/time (UTC without an offset), exclusive "
+                               "(default: the data's end)")
+    backtest.add_argument("--data", type=Path, default=None,
+                          help="folder of <SYMBOL>_1Day.csv.gz files (default: "
+                               "../shared/data/equities/alpaca_style_daily_2021_2026)")
+    backtest.add_argument("--cash", type=float, default=100_000.0,
+                          help="starting cash (USD)")
+    backtest.add_argument("--fill", choices=("close", "open"), default="close",
+                          help="fill at the signal bar's close or the next bar's open")
+    backtest.add_argument("--commission-frac", type=float, default=0.0,
+                          help="commission per fill as a fraction of its value (0.001 = 10 bps)")
     backtest.add_argument("--no-risk", action="store_true", help="run without the risk guard")
     paper = sub.add_parser("paper", help="trade on Alpaca's paper API")
     _strategy_args(paper)
-    paper.add_argument("--history-days", type=float, default=3.0)
-    paper.add_argument("--max-bars", type=int, default=0, help="stop after N live bars per symbol")
-    paper.add_argument("--duration-s", type=float, default=None, help="stop after this long")
+    paper.add_argument("--history-days", type=float, default=3.0,
+                       help="history loaded before the first live bar (days)")
+    paper.add_argument("--max-bars", type=int, default=0,
+                       help="stop after N live bars per symbol (0: no limit)")
+    paper.add_argument("--duration-s", type=float, default=None,
+                       help="stop after this long (seconds; default: until Ctrl-C)")
     paper.add_argument("--live", action="store_true", help="LIVE trading with real money")
     paper.add_argument("--yes-live", action="store_true", help="confirm --live without the prompt")
     rec = sub.add_parser("reconcile", help="broker positions vs. attribution")
-    rec.add_argument("--mode", choices=("paper", "live"), default="paper")
-    rec.add_argument("--accept-broker", action="store_true")
-    rec.add_argument("-c", "--config", type=Path, action="append", default=None)
+    rec.add_argument("--mode", choices=("paper", "live"), default="paper",
+                     help="which Alpaca account")
+    rec.add_argument("--accept-broker", action="store_true",
+                     help="cut attribution in mismatched symbols to the broker's holdings (journaled)")
+    _config_arg(rec)
     reset = sub.add_parser("reset-killswitch", help="lift the drawdown kill switch")
-    reset.add_argument("--mode", choices=("paper", "live", "backtest"), default="paper")
-    reset.add_argument("--yes", action="store_true")
-    reset.add_argument("-c", "--config", type=Path, action="append", default=None)
+    reset.add_argument("--mode", choices=("paper", "live", "backtest"), default="paper",
+                       help="whose kill switch")
+    reset.add_argument("--yes", action="store_true", help="do not ask to type RESET")
+    _config_arg(reset)
     return parser
 
 

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from adapters.replay_exchange.config import ReplayExchangeConfig
 from adapters.replay_exchange.errors import ReplayExchangeError, ReplayStartError
 from adapters.replay_exchange.server import ReplayServer
+from plugins.core.cli import ArgumentParser
 from plugins.core.config import SuiteConfigError, load_section
 from plugins.execution.config import CostConfig
 
@@ -40,14 +41,15 @@ COMMAND_NOT_FOUND = 127
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m adapters.replay_exchange",
         description="Local Binance-spot-dialect REST server over recorded candles.")
     parser.add_argument("--datadir", required=True,
                         help="folder with Freqtrade candle files, e.g. user_data/data/binance")
     parser.add_argument("--data-format", default=_DEFAULTS["data_format"].default,
                         help="Freqtrade data format of the files (default: %(default)s)")
-    parser.add_argument("--host", default=_DEFAULTS["host"].default)
+    parser.add_argument("--host", default=_DEFAULTS["host"].default,
+                        help="address to listen on")
     parser.add_argument("--port", type=int, default=_DEFAULTS["port"].default,
                         help="default %(default)s (what config/offline.json expects); 0 picks a free port")
     parser.add_argument("--replay", action="store_true",
@@ -62,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="Freqtrade config files (merged in order, like freqtrade's -c): the "
                              "order book follows their ai_suite.costs execution-cost model on "
                              "their timeframe's candles (default: a plain book, --spread-bps)")
-    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
+                        help="logging level of the server")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="optional: -- CMD ARGS... to run while the server is up")
     return parser

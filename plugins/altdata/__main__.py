@@ -31,6 +31,7 @@ from plugins.altdata.errors import AltDataError
 from plugins.altdata.news.shipped import build_news_providers, download_news, import_shared_news
 from plugins.altdata.registry import build_providers
 from plugins.core.atomic import atomic_copy
+from plugins.core.cli import ArgumentParser
 from plugins.core.clock import SYSTEM_CLOCK
 from plugins.core.config import SuiteConfigError, load_section
 from plugins.marketdata.requirements import load_config
@@ -40,14 +41,18 @@ SHARED_CALENDAR = Path("macro/calendar")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.altdata")
+    parser = ArgumentParser(prog="python -m plugins.altdata",
+                            description="Fill the alternative-data cache (ai_suite.altdata.cache_dir).")
     parser.add_argument("-c", "--config", type=Path, action="append", default=None,
-                        help="Freqtrade config(s) with an ai_suite section (default: config/base.json)")
+                        help="Freqtrade config(s) with an ai_suite section, repeatable "
+                             "(default: config/base.json)")
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import-shared", help="load the shipped real series into the cache")
-    imp.add_argument("bundle", nargs="?", type=Path, default=None)
+    imp.add_argument("bundle", nargs="?", type=Path, default=None,
+                     help="the data bundle folder (default: $SUITE_DATA_DIR, else ../shared/data)")
     down = sub.add_parser("download", help="fetch from the real APIs into the cache")
-    down.add_argument("--providers", nargs="+", default=None, help="default: all enabled")
+    down.add_argument("--providers", nargs="+", default=None,
+                      help="provider names, e.g. fear_greed fred (default: all enabled)")
     down.add_argument("--start", type=utc_date, default="2017-01-01",
                       help="UTC date (YYYY-MM-DD), used when nothing is cached")
     down.add_argument("--end", type=utc_date, default=None, help="UTC date (default: now)")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from freqtrade.data.btanalysis import get_latest_backtest_filename, load_backtest_stats
 
+from plugins.core.cli import ArgumentParser
 from plugins.core.errors import BacktestResultError
 
 
@@ -84,13 +85,21 @@ def check_latest(results_dir: Path, not_before_s: int, min_trades: int = 1) -> l
     return summaries
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="python -m plugins.core.backtest_results",
+                            description="Check that a backtest wrote a new result with trades.")
+    parser.add_argument("--results-dir", type=Path, default=Path("user_data/backtest_results"),
+                        help="Freqtrade's backtest result folder")
+    parser.add_argument("--since", type=int, required=True,
+                        help="only results written at or after this time (UTC epoch seconds)")
+    parser.add_argument("--min-trades", type=int, default=1,
+                        help="trades each strategy's result must hold (count)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``python -m plugins.core.backtest_results --since EPOCH_S [--min-trades N]``."""
-    parser = argparse.ArgumentParser(prog="python -m plugins.core.backtest_results")
-    parser.add_argument("--results-dir", type=Path, default=Path("user_data/backtest_results"))
-    parser.add_argument("--since", type=int, required=True, help="UTC epoch seconds")
-    parser.add_argument("--min-trades", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         for s in check_latest(args.results_dir, args.since, args.min_trades):
             print(f"Result {s.file}: {s.strategy} {s.total_trades} trades, "

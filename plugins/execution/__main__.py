@@ -15,17 +15,27 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m plugins.execution")
+
+def _parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="python -m plugins.execution",
+                            description="The execution-cost model (ai_suite.costs).")
     sub = parser.add_subparsers(dest="command", required=True)
     summary = sub.add_parser("summary", help="modelled costs of the latest backtest")
     summary.add_argument("-c", "--config", action="append", type=Path, default=[],
-                         help="the Freqtrade config files the backtest ran with")
-    summary.add_argument("--results-dir", type=Path, default=Path("user_data/backtest_results"))
-    summary.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"))
-    args = parser.parse_args(argv)
+                         help="a Freqtrade config file the backtest ran with (repeatable, "
+                              "later files override)")
+    summary.add_argument("--results-dir", type=Path, default=Path("user_data/backtest_results"),
+                         help="Freqtrade's backtest result folder (the latest result is read)")
+    summary.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"),
+                         help="candles of the backtested pairs (for the cost per fill)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
 
     from freqtrade.configuration.load_config import load_from_files
     from freqtrade.exceptions import OperationalException

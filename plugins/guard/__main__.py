@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
 from plugins.core.clock import SYSTEM_CLOCK, Clock
 from plugins.core.errors import SuiteError
 from plugins.guard.killswitch import check_db_url, reset_kill_switch
@@ -25,7 +26,8 @@ from plugins.risk.journal import JournalError, journal_path
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.guard")
+    parser = ArgumentParser(prog="python -m plugins.guard",
+                            description="The risk guard's human acts (Freqtrade bots).")
     sub = parser.add_subparsers(dest="command", required=True)
     reset = sub.add_parser("reset-killswitch", help="lift the drawdown kill switch (a human act)")
     reset.add_argument("--db-url", required=True, help="the bot's db_url, e.g. "

@@ -1,7 +1,7 @@
 """CLI of the LLM hooks.
 
     python -m plugins.llm brief   [--pair BTC/USDT] [--at ISO] [--out FILE]
-    python -m plugins.llm ideas   --thesis FILE [--news FILE] [--pair ..] [--at ..]
+    python -m plugins.llm ideas   --thesis "TEXT" | --thesis @FILE [--news FILE] [--pair ..] [--at ..]
     python -m plugins.llm structure "DESCRIPTION" | --file FILE [--trees-dir strategies/trees]
                                   [--compiled-dir strategies/compiled | --no-compile]
     python -m plugins.llm council [--pair ..] (--at ISO | --from ISO --to ISO --every 1d)
@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from plugins.core.cli import ArgumentParser
 from plugins.core.errors import DataNotFoundError
 from plugins.llm.config import LlmConfig
 from plugins.llm.errors import BudgetExceededError, LlmOutputError, LlmUnavailableError
@@ -43,24 +44,55 @@ from plugins.llm.errors import BudgetExceededError, LlmOutputError, LlmUnavailab
 logger = logging.getLogger(__name__)
 
 
+def text_or_file(value: str) -> str:
+    """argparse type: the text itself, or with a leading ``@`` the UTF-8 text of that file
+    (``--thesis "BTC dips after FOMC"`` / ``--thesis @thesis.md``).
+
+    Raises:
+        argparse.ArgumentTypeError: ``@FILE`` cannot be read (argparse exits 2 naming the option).
+    """
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise argparse.ArgumentTypeError(
+            f"cannot read {path}: {getattr(err, 'strerror', None) or err}; give the text itself "
+            "or @FILE of an existing UTF-8 file") from None
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="Freqtrade config with an ai_suite section")
-    parser.add_argument("--model")
-    parser.add_argument("--cassette-mode", choices=("auto", "replay", "record", "off"))
-    parser.add_argument("--cassette-dir", type=Path)
-    parser.add_argument("--base-url", help="Messages API base URL (a local server for recording)")
-    parser.add_argument("--output-dir", type=Path)
-    parser.add_argument("--ledger", type=Path, help="call ledger (SQLite)")
+    parser.add_argument("--config", type=Path, help="Freqtrade config with an ai_suite section "
+                                                    "(default: none, ai_suite.llm defaults)")
+    parser.add_argument("--model", help="Messages API model name (default: ai_suite.llm.model, "
+                                        "claude-sonnet-4-6)")
+    parser.add_argument("--cassette-mode", choices=("auto", "replay", "record", "off"),
+                        help="auto: replay a stored answer, else call and store it; replay: stored "
+                             "answers only; record: always call and store; off: call, store nothing "
+                             "(default: ai_suite.llm.cassette_mode, auto)")
+    parser.add_argument("--cassette-dir", type=Path, help="folder of stored answers (default: "
+                        "ai_suite.llm.cassette_dir, user_data/llm/cassettes)")
+    parser.add_argument("--base-url", help="Messages API base URL, e.g. a local server for "
+                                           "recording (default: the SDK's, or ANTHROPIC_BASE_URL)")
+    parser.add_argument("--output-dir", type=Path, help="where ideas, verdicts and reviews are "
+                        "written (default: ai_suite.llm.output_dir, user_data/llm)")
+    parser.add_argument("--ledger", type=Path, help="call ledger, SQLite (default: "
+                        "ai_suite.llm.ledger_path, user_data/llm/ledger.sqlite)")
 
 
 def _briefing_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pair", default="BTC/USDT")
+    parser.add_argument("--pair", default="BTC/USDT", help="the pair briefed")
     parser.add_argument("--at", help="ISO time (UTC); default: close of the newest 1h candle")
-    parser.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"))
+    parser.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"),
+                        help="Freqtrade candle folder")
     parser.add_argument("--altdata-dir", type=Path, help="alt-data cache (default from config)")
-    parser.add_argument("--timeframes", default="1h,4h,1d", help="RSI timeframes")
-    parser.add_argument("--detector", default="rules", choices=("rules", "hmm", "jump"))
-    parser.add_argument("--news", type=Path, help="file of headlines, one a line (untrusted text)")
+    parser.add_argument("--timeframes", default="1h,4h,1d",
+                        help="RSI timeframes, comma-separated Freqtrade timeframes")
+    parser.add_argument("--detector", default="rules", choices=("rules", "hmm", "jump"),
+                        help="regime detector (plugins/regime)")
+    parser.add_argument("--news", type=Path, help="file of headlines, one a line (untrusted text; "
+                                                  "default: none)")
 
 
 def _review_id_arg(text: str) -> str:
@@ -74,25 +106,30 @@ def _review_id_arg(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.llm", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m plugins.llm", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     brief = sub.add_parser("brief", help="deterministic market briefing (no LLM)")
     _briefing_args(brief)
-    brief.add_argument("--out", type=Path, help="also write the markdown here")
+    brief.add_argument("--out", type=Path, help="also write the markdown to this file")
     ideas = sub.add_parser("ideas", help="briefing + thesis -> 1-3 trade ideas")
     _briefing_args(ideas)
-    ideas.add_argument("--thesis", type=Path, required=True)
+    ideas.add_argument("--thesis", type=text_or_file, required=True,
+                       help='your thesis: the text itself ("BTC dips after FOMC") or @FILE to '
+                            'read it from a file (untrusted text)')
     structure = sub.add_parser("structure", help="description -> validated strategy tree file")
-    structure.add_argument("description", nargs="?")
+    structure.add_argument("description", nargs="?",
+                           help="the strategy in plain words (or --file)")
     structure.add_argument("--file", type=Path, help="read the description from a file")
-    structure.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"))
+    structure.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"),
+                           help="where the tree file is written")
     structure.add_argument("--compiled-dir", type=Path, default=Path("strategies/compiled"),
                            help="compiled strategies (backtrader ones in its backtrader/)")
-    structure.add_argument("--no-compile", action="store_true")
+    structure.add_argument("--no-compile", action="store_true",
+                           help="write the tree only, do not compile it")
     council = sub.add_parser("council", help="analysts + judge -> verdict (journal, CSV)")
     _briefing_args(council)
-    council.add_argument("--from", dest="start", help="first time of a range (ISO)")
-    council.add_argument("--to", dest="end", help="last time of a range (ISO)")
+    council.add_argument("--from", dest="start", help="first time of a range (ISO, UTC)")
+    council.add_argument("--to", dest="end", help="last time of a range (ISO, UTC)")
     council.add_argument("--every", default="1d", help="range step (pandas offset: 1h, 4h, 1d)")
     council.add_argument("--verdicts", type=Path,
                          help="verdict CSV (default <output-dir>/council/verdicts.csv)")
@@ -102,26 +139,33 @@ def _parser() -> argparse.ArgumentParser:
     review = sub.add_parser("review", help="trade statistics + narrative + tree proposal")
     review.add_argument("--backtest", type=Path, help="backtest result file or folder")
     review.add_argument("--db-url", help="trades database, e.g. sqlite:///tradesv3.dryrun.sqlite")
-    review.add_argument("--strategy")
+    review.add_argument("--strategy", help="strategy class name (needed when the backtest "
+                                           "result holds several)")
     review.add_argument("--journal", type=Path, help="decision journal (default: next to the trades)")
     review.add_argument("--tree", type=Path, required=True, help="the strategy tree under review")
-    review.add_argument("--since")
-    review.add_argument("--until")
-    review.add_argument("--starting-balance", type=float)
+    review.add_argument("--since", help="ISO time (UTC): trades closed from then (default: all)")
+    review.add_argument("--until", help="ISO time (UTC): trades closed before then (default: all)")
+    review.add_argument("--starting-balance", type=float,
+                        help="account balance at the start, stake currency (default: the "
+                             "backtest's starting balance)")
     review.add_argument("--notes", type=Path, help="owner's notes for the reviewer (untrusted text)")
     review.add_argument("--no-llm", action="store_true", help="figures only")
     approve = sub.add_parser("approve", help="write a review's proposal as a new tree version")
-    approve.add_argument("review_id", type=_review_id_arg)
-    approve.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"))
+    approve.add_argument("review_id", type=_review_id_arg,
+                         help="the id `review` printed")
+    approve.add_argument("--trees-dir", type=Path, default=Path("strategies/trees"),
+                         help="where the new tree version is written")
     approve.add_argument("--compiled-dir", type=Path, default=Path("strategies/compiled"),
                          help="compiled strategies (backtrader ones in its backtrader/)")
-    approve.add_argument("--no-compile", action="store_true")
+    approve.add_argument("--no-compile", action="store_true",
+                         help="write the tree only, do not compile it")
     budget = sub.add_parser("budget", help="spend today / this month and the latest calls")
-    budget.add_argument("--last", type=int, default=10)
+    budget.add_argument("--last", type=int, default=10, help="how many of the latest calls to list")
     score_news = sub.add_parser("score-news", help="LLM scores of the stored news headlines")
     score_news.add_argument("--since", help="ISO time (UTC): headlines published from then")
     score_news.add_argument("--until", help="ISO time (UTC): headlines published before then")
-    score_news.add_argument("--batch-size", type=int, default=40)
+    score_news.add_argument("--batch-size", type=int, default=40,
+                            help="headlines per LLM call (count)")
     score_news.add_argument("--altdata-dir", type=Path, help="alt-data cache (default from config)")
     for p in (brief, ideas, structure, council, review, approve, budget, score_news):
         _common(p)
@@ -189,7 +233,7 @@ def _ideas(args: argparse.Namespace) -> int:
 
     config = _llm_config(args)
     briefing = _briefing(args)
-    thesis = _read(args.thesis)
+    thesis = args.thesis
     result = generate_ideas(_client(config), briefing, thesis)
     digest = hashlib.sha256((briefing.model_dump_json() + thesis).encode()).hexdigest()[:8]
     json_path, md_path = write_ideas(result, config.output_dir, f"{briefing.at:%Y%m%d-%H%M}-{digest}")

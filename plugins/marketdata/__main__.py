@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
 from plugins.core.errors import DataNotFoundError
 from plugins.marketdata.requirements import candle_needs, load_config, missing_candles
 from plugins.marketdata.sync import download_candles, sync_candles
@@ -22,17 +23,20 @@ DEFAULT_BUNDLE = Path("../shared/data")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.marketdata")
+    parser = ArgumentParser(prog="python -m plugins.marketdata",
+                            description="Fill Freqtrade's data dir with the candles the configs need.")
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="fill the data dir from a bundle or by download")
     sync.add_argument("--bundle", type=Path, default=None,
                       help="data bundle (default: $SUITE_DATA_DIR, else ../shared/data)")
-    sync.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"))
+    sync.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"),
+                      help="Freqtrade's data dir for the candles")
     sync.add_argument("-c", "--config", type=Path, action="append", default=None,
                       help="Freqtrade config(s) whose pairs/timeframes must be present "
                            "(default: config/base.json)")
     sync.add_argument("--download-timerange", default="20230101-",
-                      help="timerange for freqtrade download-data when no bundle exists")
+                      help="freqtrade download-data --timerange (YYYYMMDD-[YYYYMMDD], UTC) when "
+                           "no bundle exists")
     return parser
 
 

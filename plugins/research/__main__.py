@@ -22,6 +22,11 @@
         (bps: mean, median, p95 by pair and order type) and live vs backtest profit over the
         same period (plugins/research/haircut.py); --evidence writes the measured haircut into
         an evidence file, where promote uses it instead of the configured one.
+    python -m plugins.research metrics --backtest FILE|DIR [--strategy NAME]
+        Seed 000's metrics table with red flags (plugins/research/metrics_table.py: profit
+        factor, max drawdown, Sharpe, avg R:R, trade count, recovery) of a Freqtrade result,
+        beside buy-and-hold of the same pairs over the same window. Printed by itself after
+        `freqtrade backtesting` of a suite strategy. Exit 0.
     python -m plugins.research sweep | walkforward | export ...
         Parameter sweeps on Ray, walk-forward optimization and their evidence files
         (plugins/research/cli_search.py).
@@ -41,6 +46,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
+
 logger = logging.getLogger("plugins.research")
 
 
@@ -49,9 +56,10 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.research",
-                                     description="Research tooling: promotion gates, survival "
-                                                 "analysis, strict look-ahead analysis.")
+    parser = ArgumentParser(prog="python -m plugins.research",
+                            description="Research tooling: promotion gates, survival "
+                                        "analysis, strict look-ahead analysis, sweeps, "
+                                        "walk-forward optimization.")
     sub = parser.add_subparsers(dest="command", required=True)
     promote = sub.add_parser("promote", help="admit a strategy to shadow if the gates pass")
     promote.add_argument("--evidence", type=Path, required=True, help="evidence JSON file")
@@ -64,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--report", type=Path, default=None, help="also write the gate report "
                                                                    "as JSON here")
     survival = sub.add_parser("survival", help="survival analysis of an evidence file's windows")
-    survival.add_argument("--evidence", type=Path, required=True)
-    survival.add_argument("-c", "--config", action="append", type=Path, default=[])
+    survival.add_argument("--evidence", type=Path, required=True, help="evidence JSON file")
+    survival.add_argument("-c", "--config", action="append", type=Path, default=[],
+                          help="Freqtrade config file(s) with ai_suite.research (thresholds)")
     survival.add_argument("--out", type=Path, default=Path("user_data/research"),
                           help="folder for kaplan_meier.png / .html (default user_data/research)")
     haircut = sub.add_parser("haircut", help="measured slippage and live/backtest haircut")
@@ -90,9 +99,16 @@ def _parser() -> argparse.ArgumentParser:
     lookahead.add_argument("--model-outputs", default=None,
                            help="regex of model-output columns not compared on the cut run's "
                                 "unpredicted last candle (default: FreqAI's and RegimeGatedMoE's)")
-    lookahead.add_argument("-h", "--help", action="store_true")
+    lookahead.add_argument("-h", "--help", action="store_true",
+                           help="show freqtrade lookahead-analysis's options and these")
     from plugins.research import cli_search
 
+    metrics = sub.add_parser("metrics", help="seed 000's metrics table of a backtest result")
+    metrics.add_argument("--backtest", type=Path, default=Path("user_data/backtest_results"),
+                         help="result .zip, or a backtest_results folder for its latest result "
+                              "(default user_data/backtest_results)")
+    metrics.add_argument("--strategy", default=None,
+                         help="only this strategy of the result (default: all)")
     cli_search.add_parsers(sub)
     return parser
 
@@ -201,6 +217,20 @@ def _haircut(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    from plugins.research.metrics_table import tables_of_result
+
+    if not args.backtest.exists():
+        raise CliError(f"--backtest {args.backtest}: no such file or folder (run freqtrade "
+                       "backtesting with --export trades first)")
+    try:
+        tables = tables_of_result(args.backtest, args.strategy)
+    except (ValueError, OSError) as err:
+        raise CliError(f"--backtest {args.backtest}: {err}") from err
+    print("\n\n".join(t.table for t in tables))
+    return 0
+
+
 def _lookahead(args: argparse.Namespace, rest: list[str]) -> int:
     from plugins.research import lookahead
 
@@ -235,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _survival(args)
         if args.command == "haircut":
             return _haircut(args)
+        if args.command == "metrics":
+            return _metrics(args)
         return _lookahead(args, rest)
     except (CliError, EvidenceError, SuiteConfigError, StageError, HaircutError,
             *search_errors) as err:

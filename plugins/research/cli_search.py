@@ -28,7 +28,7 @@ def _add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datadir", type=Path, required=True,
                         help="Freqtrade data dir with the pairs' candles (e.g. user_data/data/binance)")
     parser.add_argument("--pairs", nargs="+", required=True, help="pairs, e.g. BTC/USDT ETH/USDT")
-    parser.add_argument("--timerange", required=True, help="YYYYMMDD-YYYYMMDD (end exclusive)")
+    parser.add_argument("--timerange", required=True, help="YYYYMMDD-YYYYMMDD, UTC days (end exclusive)")
 
 
 def _add_ray(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +59,8 @@ def add_parsers(sub) -> None:
     _add_data(sweep)
     _add_ray(sweep)
     sweep.add_argument("--storage", default=None, help="optuna RDB URL (default: sqlite in --out)")
-    sweep.add_argument("--study-name", default=None, help="default: the space file's name")
+    sweep.add_argument("--study-name", default=None,
+                       help="optuna study name (default: the space file's name)")
     sweep.add_argument("--out", type=Path, default=None,
                        help="result folder (default user_data/sweeps/<study>)")
     sweep.add_argument("--trial-timeout", type=float, default=None,
@@ -76,34 +77,40 @@ def add_parsers(sub) -> None:
     wf.add_argument("-c", "--config", action="append", type=Path, default=[],
                     help="Freqtrade configs (default config/base.json)")
     _add_data(wf)
-    wf.add_argument("--in-sample-days", type=int, required=True)
-    wf.add_argument("--out-of-sample-days", type=int, required=True)
+    wf.add_argument("--in-sample-days", type=int, required=True,
+                    help="length of each in-sample (optimization) window (days)")
+    wf.add_argument("--out-of-sample-days", type=int, required=True,
+                    help="length of each out-of-sample (test) window (days)")
     wf.add_argument("--step-days", type=int, default=None,
-                    help="shift between windows (default: --out-of-sample-days)")
+                    help="shift between windows in days (default: --out-of-sample-days)")
     wf.add_argument("--optimizer", choices=("hyperopt", "sweep"), default="hyperopt",
                     help="hyperopt: freqtrade hyperopt of the strategy's parameters; sweep: a "
                          "sweep of --space (FreqAI / ai_suite / strategy settings)")
     wf.add_argument("--epochs", type=int, default=50, help="hyperopt epochs per window")
     wf.add_argument("--spaces", nargs="+", default=["buy", "sell"], help="hyperopt spaces")
-    wf.add_argument("--hyperopt-loss", default="SharpeHyperOptLossDaily")
-    wf.add_argument("--min-trades", type=int, default=1, help="hyperopt --min-trades")
+    wf.add_argument("--hyperopt-loss", default="SharpeHyperOptLossDaily",
+                    help="Freqtrade hyperopt loss class")
+    wf.add_argument("--min-trades", type=int, default=1, help="hyperopt --min-trades (count)")
     wf.add_argument("--freqaimodel", default=None, help="FreqAI model (default: the configs')")
     wf.add_argument("--space", type=Path, default=None, help="sweep optimizer: space YAML")
     wf.add_argument("--trials", type=int, default=20, help="sweep optimizer: trials per window")
     wf.add_argument("--top-k", type=int, default=3,
                     help="in-sample best candidates run out of sample per window (the "
                          "variants of the survival matrix; rank 1 is the walk-forward's)")
-    wf.add_argument("--seed", type=int, default=42)
-    wf.add_argument("--timeout", type=float, default=3600, help="seconds per freqtrade run")
+    wf.add_argument("--seed", type=int, default=42, help="random seed of hyperopt / the sampler")
+    wf.add_argument("--timeout", type=float, default=3600,
+                    help="time limit per freqtrade run (seconds)")
     _add_ray(wf)
-    wf.add_argument("--out", type=Path, default=Path("user_data/walkforward"))
+    wf.add_argument("--out", type=Path, default=Path("user_data/walkforward"),
+                    help="result folder (windows, stitched report)")
 
     export = sub.add_parser("export", help="sweep / walk-forward result -> evidence file")
     export.add_argument("--from", dest="source", type=Path, required=True,
                         help="a sweep's or walk-forward's --out folder")
     export.add_argument("--out", type=Path, default=None,
                         help="evidence file (default <from>/evidence.json)")
-    export.add_argument("--selected", default=None, help="the candidate trial id")
+    export.add_argument("--selected", default=None,
+                        help="the candidate trial id (default: the best trial)")
 
 
 def dispatch(args: argparse.Namespace) -> int:

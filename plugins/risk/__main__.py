@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
 from plugins.core.clock import SYSTEM_CLOCK, Clock
 from plugins.core.config import SuiteConfigError
 from plugins.core.errors import SuiteError
@@ -51,27 +52,32 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.risk")
+    parser = ArgumentParser(prog="python -m plugins.risk",
+                            description="Decision journal, deployment stages.")
     sub = parser.add_subparsers(dest="command", required=True)
     journal = sub.add_parser("journal", help="list decisions, oldest first")
     journal.add_argument("--file", type=Path, required=True, help="the journal's SQLite file")
-    journal.add_argument("--since", type=_utc, default=None, help="from this time (inclusive)")
-    journal.add_argument("--until", type=_utc, default=None, help="up to this time (exclusive)")
-    journal.add_argument("--pair", default=None)
-    journal.add_argument("--reason", default=None, help="e.g. daily_loss")
-    journal.add_argument("--kind", choices=sorted(KINDS), default=None)
+    journal.add_argument("--since", type=_utc, default=None,
+                         help="from this ISO time (UTC without an offset), inclusive")
+    journal.add_argument("--until", type=_utc, default=None,
+                         help="up to this ISO time (UTC without an offset), exclusive")
+    journal.add_argument("--pair", default=None, help="only this pair, e.g. BTC/USDT")
+    journal.add_argument("--reason", default=None, help="only this reason, e.g. daily_loss")
+    journal.add_argument("--kind", choices=sorted(KINDS), default=None, help="only this kind")
     journal.add_argument("--limit", type=_count, default=None, help="only the newest N decisions")
     journal.set_defaults(handler=_journal)
     summary = sub.add_parser("summary", help="decision counts by kind / decision / reason")
     summary.add_argument("--file", type=Path, required=True, help="the journal's SQLite file")
-    summary.add_argument("--kind", choices=sorted(KINDS), default=None)
+    summary.add_argument("--kind", choices=sorted(KINDS), default=None, help="only this kind")
     summary.set_defaults(handler=_summary)
     moved = sub.add_parser("reset-killswitch", help="moved: python -m plugins.guard "
                            "reset-killswitch")
     moved.set_defaults(handler=_moved)
     stage = sub.add_parser("stage", help="deployment stages: show, promote, demote")
-    stage.add_argument("action", choices=("show", "promote", "demote"))
-    stage.add_argument("--user-data-dir", type=Path, default=Path("user_data"))
+    stage.add_argument("action", choices=("show", "promote", "demote"),
+                       help="show the stages, promote one step, or demote")
+    stage.add_argument("--user-data-dir", type=Path, default=Path("user_data"),
+                       help="user data dir holding ai_suite/stages.json")
     stage.add_argument("-c", "--config", action="append", default=[], type=Path,
                        help="Freqtrade config file(s) with ai_suite.stages (thresholds)")
     stage.add_argument("--strategy", default=None, help="strategy class name")

@@ -26,6 +26,7 @@ import json
 import sys
 from pathlib import Path
 
+from plugins.core.cli import ArgumentParser
 from plugins.strategy_tree.compilers import ENGINES, compile_tree
 from plugins.strategy_tree.diff import diff_trees
 from plugins.strategy_tree.errors import StrategyTreeError, TreeValidationError
@@ -35,26 +36,30 @@ from plugins.strategy_tree.schema import json_schema
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugins.strategy_tree",
+    parser = ArgumentParser(prog="python -m plugins.strategy_tree",
                                      description="Engine-neutral strategy trees.")
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check tree files")
-    validate.add_argument("trees", nargs="+", type=Path, metavar="TREE")
+    validate.add_argument("trees", nargs="+", type=Path, metavar="TREE",
+                          help="tree files (YAML/JSON)")
     validate.set_defaults(handler=_validate)
     explain_cmd = sub.add_parser("explain", help="the rules in plain English")
-    explain_cmd.add_argument("tree", type=Path, metavar="TREE")
+    explain_cmd.add_argument("tree", type=Path, metavar="TREE", help="tree file (YAML/JSON)")
     explain_cmd.set_defaults(handler=_explain)
     diff = sub.add_parser("diff", help="rule changes from OLD to NEW")
-    diff.add_argument("old", type=Path, metavar="OLD")
-    diff.add_argument("new", type=Path, metavar="NEW")
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier tree file")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later tree file")
     diff.set_defaults(handler=_diff)
     compile_cmd = sub.add_parser("compile", help="generate engine code (Freqtrade / backtrader)")
-    compile_cmd.add_argument("tree", type=Path, metavar="TREE")
-    compile_cmd.add_argument("--engine", choices=ENGINES, required=True)
-    compile_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
+    compile_cmd.add_argument("tree", type=Path, metavar="TREE", help="tree file (YAML/JSON)")
+    compile_cmd.add_argument("--engine", choices=ENGINES, required=True,
+                             help="target engine")
+    compile_cmd.add_argument("--out", type=Path, required=True, metavar="DIR",
+                             help="folder for the generated module, e.g. strategies/compiled")
     compile_cmd.set_defaults(handler=_compile)
     schema = sub.add_parser("schema", help="print the JSON Schema of tree documents")
-    schema.add_argument("--out", type=Path, default=None, metavar="FILE")
+    schema.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="write it to this file (default: stdout)")
     schema.set_defaults(handler=_schema)
     return parser
 

@@ -88,7 +88,7 @@ def test_ideas_cli_when_no_key_and_no_cassette_then_exit_2_with_clear_message(
         candle_datadir, altdata_cache, tmp_path, capsys):
     (tmp_path / "thesis.md").write_text(THESIS)
 
-    status = main(["ideas", "--thesis", str(tmp_path / "thesis.md"), "--datadir", str(candle_datadir),
+    status = main(["ideas", "--thesis", f"@{tmp_path / 'thesis.md'}", "--datadir", str(candle_datadir),
                    "--altdata-dir", str(altdata_cache), "--at", AT.isoformat(),
                    "--cassette-dir", str(tmp_path / "none"), "--ledger", str(tmp_path / "l.sqlite"),
                    "--output-dir", str(tmp_path)])
@@ -265,7 +265,7 @@ def cli(fake_model, fake_server, tmp_path, monkeypatch, candle_datadir, altdata_
 def test_cli_ideas_structure_council_when_model_answers_then_outputs_written(cli, tmp_path, capsys):
     (tmp_path / "thesis.md").write_text(THESIS)
 
-    assert cli("ideas", "--thesis", str(tmp_path / "thesis.md")) == 0
+    assert cli("ideas", "--thesis", f"@{tmp_path / 'thesis.md'}") == 0
     assert "- long BTC/USDT entry 65000-67500 stop 61500" in capsys.readouterr().out
     assert cli("structure", DESCRIPTION, "--trees-dir", str(tmp_path / "trees"), "--compiled-dir",
                str(tmp_path / "compiled"), with_data=False) == 0

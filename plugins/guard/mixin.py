@@ -120,6 +120,18 @@ class RiskGuardMixin:
         self.suite_rpc = None
         self._risk_now: datetime | None = None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Plain assignment; when Freqtrade hands a dry-run/live bot its DataProvider
+        (``strategy.dp = ...``, right after its API server started and seconds before
+        ``bot_start``), the suite's REST paths start answering 503 "starting" rather than 404
+        (``plugins.rpc.registry.announce_starting``; ``bot_start`` registers the real ones)."""
+        super().__setattr__(name, value)
+        if (name == "dp" and value is not None
+                and getattr(self, "config", {}).get("runmode") in LIVE_MODES):
+            from plugins.rpc.registry import announce_starting  # FastAPI: dry-run and live only
+
+            announce_starting(value)
+
     # --- wrappers -------------------------------------------------------------------------
 
     def _guard_bot_start(self, original):

@@ -6,7 +6,9 @@ Called by ``plugins.guard.RiskGuardMixin`` at ``bot_start`` in dry-run/live with
 self-check should do). The REST routes are registered at once
 (Freqtrade's FastAPI app exists before the strategy starts); the Telegram commands as soon as
 Freqtrade's Telegram thread has created its application (normally already at ``bot_start``;
-else at a later ``poll()``).
+else at a later ``poll()``). Before that, ``announce_starting(dp)`` (called by the guard when
+Freqtrade hands the strategy its DataProvider, right after the API server started) makes every
+suite path answer 503 "starting" instead of the UI catch-all's 404.
 """
 
 from __future__ import annotations
@@ -117,6 +119,30 @@ class SuiteRpc:
         status = self.service.guard.drift_status()
         for text in self.drift_alerts.new(status or {}):
             self.outbox.put(text)
+
+
+def announce_starting(dp: Any) -> bool:
+    """Register the 503 "starting" placeholder (``rest.build_starting_router``) on Freqtrade's
+    API server of ``dp``'s RPC manager; True when registered. ``attach`` replaces it.
+
+    Never raises (it runs inside Freqtrade's bot construction): a missing internal is logged
+    and left to ``attach``'s self-check, which stops the bot with the reason.
+    """
+    try:
+        manager = selfcheck.rpc_manager_of(dp)
+        if manager is None:
+            return False
+        targets = selfcheck.find_targets(manager)
+        if targets.api_server is None:
+            return False
+        rest.register_routes(targets.api_server.app,
+                             rest.build_starting_router(targets.http_basic_or_jwt_token))
+    except Exception as err:  # noqa: BLE001 - attach's self-check reports it properly
+        logger.warning("Suite REST placeholder not registered (%s: %s); /api/v1/suite/ answers "
+                       "404 until the strategy starts", type(err).__name__, err)
+        return False
+    logger.info("Suite REST routes answer 503 'starting' until the strategy starts")
+    return True
 
 
 def attach(guard: GuardView, dp: Any, clock: Clock) -> SuiteRpc | None:

@@ -16,6 +16,11 @@ Freqtrade route does; 401 without):
 Freqtrade builds its FastAPI app before the strategy starts, and its UI catch-all route
 ``/{rest_of_path:path}`` answers every later-added path with 404; :func:`register_routes`
 therefore inserts our routes into ``app.router.routes`` just before that route.
+
+Between the API server's start and the strategy's ``bot_start`` (Freqtrade's initial pairlist
+refresh, FreqAI's start: seconds), every ``/api/v1/suite/...`` path answers 503 ``starting``
+with ``Retry-After`` (:func:`build_starting_router`, registered the moment Freqtrade hands the
+strategy its DataProvider), not 404; the real routes replace it at ``bot_start``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from plugins.rpc.status import Answer, JournalFilters
 
 PREFIX = "/api/v1/suite"
 MAX_JOURNAL_ROWS = 1000
+#: Seconds a client is asked to wait (``Retry-After``) while the routes are not registered yet.
+STARTING_RETRY_AFTER_S = 5
 
 
 class ResetRequest(BaseModel):
@@ -118,6 +125,23 @@ def build_router(service: SuiteService, auth: Callable[..., Any]) -> APIRouter:
     def approve(body: ApproveRequest, user: str = Depends(auth)) -> dict[str, Any]:
         return _data(lambda: service.approve(body.id, by=f"rest:{user}"))
 
+    return router
+
+
+def build_starting_router(auth: Callable[..., Any]) -> APIRouter:
+    """One route under ``PREFIX`` matching every path and method, behind ``Depends(auth)``,
+    answering 503 ``{"detail": "starting: ..."}`` with ``Retry-After`` (seconds): what the
+    API says until :func:`register_routes` puts the real routes in (it replaces this one)."""
+    router = APIRouter(prefix=PREFIX, tags=["ai-suite"], dependencies=[Depends(auth)])
+
+    def starting(rest_of_path: str) -> dict[str, Any]:
+        raise HTTPException(
+            status_code=503, headers={"Retry-After": str(STARTING_RETRY_AFTER_S)},
+            detail="starting: the suite's routes are registered when the strategy starts "
+                   "(bot_start); retry shortly")
+
+    router.add_api_route("/{rest_of_path:path}", starting,
+                         methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     return router
 
 

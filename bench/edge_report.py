@@ -31,10 +31,11 @@ with its HAC t; the FreqAI models' out-of-sample predictions, the trend rule's s
 at every candle close, as buy-and-hold is, so a rule that holds for weeks cannot hide its
 drawdown until the exit; Freqtrade's closed-trade figures are beside them under
 ``freqtrade`` and ``realized``); ``trades``; ``exposure_frac`` (share of the candles with at
-least one position open); ``n_trials`` (1 for the fixed rules; for ``default`` the trials of the
-search behind it, from ``--evidence``, else 1 with a note). ``dsr`` is the Deflated Sharpe
-Ratio (Bailey & López de Prado 2014) for ``n_trials`` with the variance of the evidence's trial
-Sharpe ratios; with one trial it equals the PSR.
+least one position open); ``daily_returns`` ({day: fraction}, marked to market);
+``n_trials`` (1 for the fixed rules; for ``default`` the trials of the search behind it, from
+``--evidence``, else 1 with a note). ``dsr`` is the Deflated Sharpe Ratio (Bailey & López de
+Prado 2014) for ``n_trials`` with the variance of the evidence's trial Sharpe ratios; with one
+trial it equals the PSR.
 
 **Controls, same candles**: the no-skill ``-close`` predictor, seeded noise, momentum and
 mean-reversion one-liners (:mod:`plugins.research.controls`), IC only: an IC means something
@@ -295,7 +296,14 @@ def model_row(run: RunResult, strategy: str, candles: dict[str, pd.DataFrame],
     row["fee_per_side"] = (float(trades["fee_open"].median())
                            if len(trades) and "fee_open" in trades else None)
     row["backtest_wall_seconds"] = run.wall_seconds
+    row["daily_returns"] = _daily(returns)
     return row, returns
+
+
+def _daily(returns: pd.Series) -> dict[str, float]:
+    """Daily returns as ``{"YYYY-MM-DD": fraction}`` (the JSON's ``daily_returns``: a later
+    DSR for another trial count can be computed from them)."""
+    return {f"{day:%Y-%m-%d}": float(r) for day, r in returns.items()}
 
 
 def buy_and_hold_row(candles: dict[str, pd.DataFrame], start: pd.Timestamp, stop: pd.Timestamp,
@@ -305,7 +313,7 @@ def buy_and_hold_row(candles: dict[str, pd.DataFrame], start: pd.Timestamp, stop
     equity = buy_and_hold_balance(candles, start, stop, balance, fee)
     trading, returns = evaluation.trading_row_from_balance(equity, len(candles), rng, n_boot)
     return evaluation.report_row(None, trading, exposure_frac=1.0, n_trials=1,
-                                 dsr=deflated(returns, 1, []),
+                                 dsr=deflated(returns, 1, []), daily_returns=_daily(returns),
                                  description=f"equal-weight buy at the first open, sell at the "
                                              f"last close, fee {fee:.4%} per side")
 
@@ -351,12 +359,45 @@ def mixture_fits(text: str) -> dict[str, Any]:
                            for name, v in sorted(rows.items())}}
 
 
+def window_diagnostics(models_dir: Path) -> dict[str, Any]:
+    """Means over the default's windows of the figures ``RegimeGatedMoE`` records per fit and
+    per predicted window (:func:`plugins.regime.diagnostics.collect`): training rows, own
+    experts, fallback rate, share of fits where every regime fell back, rank correlation with
+    the global expert, global-fallback share and serve share per regime. ``{"windows": 0}``
+    when the model recorded none (another model)."""
+    from plugins.regime.diagnostics import collect
+
+    frame = collect(models_dir)
+    if frame.empty:
+        return {"windows": 0}
+
+    def mean(col: str) -> float | None:
+        if col not in frame:
+            return None
+        values = pd.to_numeric(frame[col], errors="coerce").dropna()
+        return float(values.mean()) if len(values) else None
+
+    shares = pd.DataFrame([s for s in frame.get("serve_share", pd.Series(dtype=object))
+                           if isinstance(s, dict)])
+    return {"windows": int(len(frame)), "training_rows_mean": mean("training_rows"),
+            "regimes_mean": mean("regimes"), "own_experts_mean": mean("own_experts"),
+            "fallback_rate_mean": mean("fallback_rate"),
+            "all_fell_back_share": float(frame["all_fell_back"].astype(bool).mean()),
+            "corr_with_global_mean": mean("corr_with_global"),
+            "global_fallback_share_mean": mean("global_fallback_share"),
+            "serve_share_mean": {str(k): float(v) for k, v in shares.mean().items()}
+            if not shares.empty else {}}
+
+
 def moe_diagnostics(default_rows: pd.DataFrame, baseline_rows: pd.DataFrame,
-                    log_text: str) -> dict[str, Any]:
-    """``moe``: expert serve shares, rows per regime and fallbacks, and the rank correlation of
-    the default's and the baseline's predictions on the candles both predicted."""
+                    log_text: str, models_dir: Path | None = None) -> dict[str, Any]:
+    """``moe``: expert serve shares, rows per regime and fallbacks, the model's own per-window
+    figures (:func:`window_diagnostics`), and the rank correlation of the default's and the
+    baseline's predictions on the candles both predicted."""
     gates = sorted(c for c in default_rows.columns if c.startswith("gate_weight_"))
     out: dict[str, Any] = {"gate_columns": len(gates)}
+    if models_dir is not None:
+        out["windows"] = window_diagnostics(models_dir)
     if gates:
         served = default_rows[gates].to_numpy(dtype=float)
         ok = np.isfinite(served).all(axis=1)
@@ -383,7 +424,8 @@ def fmt(value: Any, kind: str = "f4") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return {"pct": f"{value:.2%}", "int": f"{int(value):d}", "f2": f"{value:+.2f}",
-            "t": f"{value:+.2f}", "p": f"{value:.3f}"}.get(kind, f"{value:+.4f}")
+            "t": f"{value:+.2f}", "p": f"{value:.3f}",
+            "f1": f"{value:.1f}"}.get(kind, f"{value:+.4f}")
 
 
 TABLE_HEADERS = ("row", "IC non-overlap (t)", "daily Sharpe", "PSR", "DSR (n_trials)", "max DD",
@@ -454,6 +496,14 @@ def print_report(report: dict) -> None:
     for name, r in (moe.get("mixture") or {}).get("per_regime", {}).items():
         print(f"MoE: regime {name}: {r['rows_mean']:.0f} training rows per fit, fell back to the "
               f"global expert in {r['fallback_share']:.0%} of {r['fits_present']} fits")
+    win = moe.get("windows") or {}
+    if win.get("windows"):
+        print(f"MoE per window ({win['windows']} fits): {fmt(win['training_rows_mean'], 'f1')} "
+              f"training rows, {fmt(win['own_experts_mean'], 'f1')} own experts of "
+              f"{fmt(win['regimes_mean'], 'f1')} regimes, every regime fell back in "
+              f"{fmt(win['all_fell_back_share'], 'pct')} of fits; rank correlation with the "
+              f"global expert {fmt(win['corr_with_global_mean'])}, global-fallback share "
+              f"{fmt(win['global_fallback_share_mean'], 'pct')}")
     if moe.get("prediction_rank_correlation_vs_baseline") is not None:
         print(f"MoE vs baseline prediction rank correlation: "
               f"{moe['prediction_rank_correlation_vs_baseline']:+.4f} on {moe['common_rows']} candles")
@@ -634,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     report["models"] = {key: models[key] for key in ROW_ORDER}
     report["controls"] = control_rows(candles, horizon, timeframe, start, stop, rng, args.n_boot)
     report["moe"] = moe_diagnostics(rows["default"], rows["baseline"],
-                                    runs["default"][0].log_text())
+                                    runs["default"][0].log_text(), runs["default"][0].models_dir)
     report["verdict"] = verdict(report)
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["user_data"] = str(userdir) if args.keep else None

@@ -146,3 +146,30 @@ def test_edge_report_when_run_on_one_pair_two_weeks_then_four_models_with_contro
     assert moe["gate_columns"] >= 2 and moe["mixture"]["fits"] >= 1
     assert math.isclose(sum(moe["expert_serve_share"].values()), 1.0)
     assert "Is there an edge?" in result.stdout and "control: no_skill_neg_close" in result.stdout
+
+
+def test_window_diagnostics_when_no_regime_metadata_then_zero_windows(tmp_path):
+    (tmp_path / "sub-train-BTC_1").mkdir()
+    (tmp_path / "sub-train-BTC_1" / "cb_btc_1_metadata.json").write_text("{}")
+
+    assert bench.window_diagnostics(tmp_path) == {"windows": 0}
+
+
+def test_window_diagnostics_when_fits_recorded_then_means_over_windows(tmp_path):
+    for ts, fell in ((1, False), (2, True)):
+        folder = tmp_path / f"sub-train-BTC_{ts}"
+        folder.mkdir()
+        fit = {"training_rows": 500, "rows_per_expert": {"bull": 400, "bear": 100},
+               "own_expert": {"bull": True, "bear": not fell}, "fallback_rate": 0.5 * fell,
+               "all_fell_back": False}
+        (folder / f"cb_btc_{ts}_metadata.json").write_text(json.dumps({"regime_diagnostics": fit}))
+        (folder / f"cb_btc_{ts}_expert_serve.json").write_text(json.dumps(
+            {"rows": 10, "global_fallback_share": 0.2 * fell, "corr_with_global": 0.9,
+             "mean_abs_gap_to_global": 0.001, "serve_share": {"bull": 0.8, "bear": 0.2}}))
+
+    win = bench.window_diagnostics(tmp_path)
+
+    assert win["windows"] == 2 and win["own_experts_mean"] == 1.5
+    assert win["fallback_rate_mean"] == pytest.approx(0.25)
+    assert win["corr_with_global_mean"] == pytest.approx(0.9)
+    assert win["serve_share_mean"] == {"bull": pytest.approx(0.8), "bear": pytest.approx(0.2)}

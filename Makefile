@@ -14,7 +14,7 @@ STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
 .PHONY: help setup data demo test bench bench-moe lint clean dryrun dryrun-credentials trees \
-	sweep-demo
+	sweep-demo edge
 
 help:
 	@echo "make demo   - setup + data + walk-forward FreqAI backtest on real candles, offline"
@@ -24,6 +24,8 @@ help:
 	@echo "make bench  - run the quick benchmarks under bench/ (ratios against a baseline)"
 	@echo "make bench-moe - RegimeGatedMoE vs LightGBMRegressor on the demo window (long)"
 	@echo "make sweep-demo - a small optuna sweep of RegimeMoE on local Ray (config/sweeps/demo.yaml)"
+	@echo "make edge   - issue 20's edge search (config/sweeps/edge.yaml), its gates, and the edge report"
+	@echo "              (default, LightGBM baseline, trend rule, buy-and-hold) on the untouched final period (long)"
 	@echo "make dryrun - paper trading (freqtrade trade --dry-run) on replayed real candles, offline;"
 	@echo "              REST API/FreqUI on 127.0.0.1:8080 (needs FREQTRADE__API_SERVER__USERNAME/PASSWORD)"
 
@@ -71,6 +73,22 @@ sweep-demo: setup data
 	$(PY) -m plugins.research sweep --space config/sweeps/demo.yaml --trials 6 \
 	  --datadir $(DATADIR) --pairs BTC/USDT ETH/USDT --timerange 20240301-20240315 \
 	  --out user_data/sweeps/demo
+
+# Is there an edge? (README "Is there an edge?"). The search: 12 RegimeMoE walk-forward trials on
+# BTC/USDT over 2024-05..2024-08 (config/sweeps/edge.yaml), every trial kept, then the promotion
+# gates on its evidence (DSR over all trials, PBO, survival; a refusal is a result, not an error;
+# the stage store is user_data/edge, not the bot's), then ONE run of bench/edge_report.py on the
+# untouched final period 2024-09..2024-11 on the shipped pairs. Rerunning resumes the study.
+EDGE_SWEEP := user_data/sweeps/edge
+edge: setup data
+	$(PY) -m plugins.research sweep --space config/sweeps/edge.yaml --trials 12 --workers 2 \
+	  --datadir $(DATADIR) --pairs BTC/USDT --timerange 20240501-20240901 --out $(EDGE_SWEEP)
+	$(PY) -m plugins.research promote --evidence $(EDGE_SWEEP)/evidence.json --strategy RegimeMoE \
+	  -c config/base.json --user-data-dir user_data/edge --report user_data/edge/gates.json || true
+	$(PY) -m plugins.research survival --evidence $(EDGE_SWEEP)/evidence.json --out user_data/edge/survival
+	$(PY) bench/edge_report.py --datadir $(DATADIR) --pairs BTC/USDT ETH/USDT XRP/USDT \
+	  --timerange 20240901-20241201 --backtest-days 21 --evidence $(EDGE_SWEEP)/evidence.json \
+	  --out user_data/edge/edge_report.json
 
 # Compiled strategy trees: Freqtrade strategies in strategies/compiled/, backtrader ones in
 # strategies/compiled/backtrader/. Generated, never edited by hand; a golden test

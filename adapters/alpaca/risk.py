@@ -17,7 +17,10 @@ Freqtrade database. While any lock is active no entry passes; exits always pass.
 in order, each journaled as a ``gate`` row: breakers (the locks in force), max_open_positions,
 the FOMC/CPI blackout, the pair cooldown (the gates that need no analysed candle), then this
 venue's own: a reconciliation pause, the pattern-day-trader rule. Stakes above
-``max_position_frac`` of equity are shrunk (journaled ``stake``/``clamp``).
+``max_position_frac`` of equity are shrunk (journaled ``stake``/``clamp``). Failing closed, as
+the Freqtrade guard does (``plugins.guard.faults``): a garbage account (NaN / infinite /
+non-positive equity, a corrupt anchor) or a failing breaker run denies new entries with reason
+``guard_error`` (journaled once, never locked, cleared at the next good bar) and never raises.
 
 Not carried over: the 7 entry gates (EMA band, RSI, momentum, regime, confidence) need the
 Freqtrade strategy's analysed dataframe, and the signal-anomaly breaker needs its per-candle
@@ -34,8 +37,8 @@ from datetime import datetime
 from adapters.alpaca.config import AlpacaConfig
 from adapters.alpaca.pdt import DayTradeCounter, pdt_verdict
 from plugins.altdata.calendar import EventCalendar
-from plugins.risk.account import PEAK_KEY, EquityAnchors
-from plugins.risk.breakers import cap_stake, evaluate
+from plugins.risk.account import PEAK_KEY, AccountError, EquityAnchors
+from plugins.risk.breakers import cap_stake, evaluate, positive_finite
 from plugins.risk.checks import Check, CheckResult
 from plugins.risk.config import RiskConfig
 from plugins.risk.entry import EntryDecision, EntryFacts, decide_entry, new_trips
@@ -62,6 +65,19 @@ class PdtSettings:
     def from_config(cls, config: AlpacaConfig) -> PdtSettings:
         """The thresholds of ``ai_suite.alpaca``."""
         return cls(config.pdt_min_equity_usd, config.pdt_max_day_trades)
+
+
+@dataclass
+class GuardFault:
+    """The guard failing closed: since when, what failed first, whether that was journaled."""
+
+    since: datetime
+    detail: str
+    journaled: bool = False
+
+    def trip_row(self) -> JournalRow:
+        return JournalRow(ts=self.since, kind="breaker", decision="trip",
+                          reason=BreakerReason.GUARD_ERROR.value, detail=self.detail)
 
 
 class RiskGuard:
@@ -93,6 +109,7 @@ class RiskGuard:
         self.anchors = EquityAnchors(journal)
         self.closed: list[ClosedTrade] = []
         self.decision = RiskDecision(TradingState.ACTIVE, ())
+        self.fault: GuardFault | None = None
         self.pauses: dict[str, str] = {}
         self.account_day_trades: int | None = None
         raw = journal.get_state(LOCKS_KEY)
@@ -100,12 +117,38 @@ class RiskGuard:
 
     # --- per bar ---------------------------------------------------------------------------
     def observe(self, now: datetime, equity: float, open_positions: int) -> RiskDecision:
-        """Run the breakers on the account at ``now`` (UTC) and lock new trips (journaled)."""
+        """Run the breakers on the account at ``now`` (UTC) and lock new trips (journaled).
+
+        Fails closed like the Freqtrade guard (``plugins.guard.faults``), never raises: when
+        the account is garbage (a NaN / infinite / non-positive ``equity``, a corrupt stored
+        anchor: ``AccountError``; any input ``invalid_inputs`` refuses) or the breakers cannot
+        run, the guard is in a fault - no new entries (check ``breakers``, reason
+        ``guard_error``), exits continue. The fault is logged and journaled once when it
+        begins (kind ``breaker``, ``trip``, ``guard_error``), never locked, and ends with a
+        ``clear`` row at the first observation that succeeds again.
+        """
+        try:
+            decision = self._evaluate(now, equity, open_positions)
+        except Exception as err:  # noqa: BLE001 - fail closed, never crash the broker's cycle
+            self.decision = self._fail(now, "observe", err)
+            return self.decision
+        self._recover(now)
+        self.decision = decision
+        return decision
+
+    def _evaluate(self, now: datetime, equity: float, open_positions: int) -> RiskDecision:
+        """The breakers on the account at ``now``; new trips locked and journaled.
+
+        Raises:
+            AccountError: the account is garbage (nothing stored, nothing locked).
+        """
         day, week, peak = self.anchors.update(now, equity)
         snapshot = AccountSnapshot(now=now, equity=equity, equity_day_start=day,
                                    equity_week_start=week, equity_peak=peak,
                                    open_positions=open_positions, closed_trades=tuple(self.closed))
         decision = evaluate(snapshot, self.config)
+        if any(t.reason == BreakerReason.GUARD_ERROR for t in decision.trips):
+            raise AccountError(decision.reason)  # a fault, never a lock (it would never end)
         changed = False
         for trip in new_trips(decision, self.active_locks(now)):
             self.locks[trip.reason.value] = None if trip.until is None else trip.until.isoformat()
@@ -116,8 +159,53 @@ class RiskGuard:
                                            reason=trip.reason.value, detail=trip.detail))
         if changed:
             self.journal.set_state(LOCKS_KEY, json.dumps(self.locks))
-        self.decision = decision
         return decision
+
+    # --- failing closed ----------------------------------------------------------------------
+    def _fail(self, now: datetime, hook: str, err: Exception) -> RiskDecision:
+        """Enter (or stay in) the fault; the decision in force: ``guard_error`` plus the trips
+        the locks hold. Logged with its traceback and journaled when the fault begins."""
+        detail = f"{hook}: {type(err).__name__}: {err}"
+        if self.fault is None:
+            logger.error("Risk guard failed in %s; no new entries, exits continue, until it "
+                         "succeeds", hook, exc_info=err)
+            self.fault = GuardFault(since=now, detail=detail)
+        else:
+            logger.warning("Risk guard still failing (since %s) in %s: %s", self.fault.since,
+                           hook, detail)
+        if not self.fault.journaled:
+            try:
+                self.journal.record(self.fault.trip_row())
+                self.fault.journaled = True
+            except Exception as journal_err:  # noqa: BLE001 - retried at the next failure / recovery
+                logger.warning("Risk guard error not journaled yet (%s)", journal_err)
+        return self._in_force(now)
+
+    def _recover(self, now: datetime) -> None:
+        """After a successful observation: end a fault (``clear`` row, and the ``trip`` row
+        if it could not be written while it lasted)."""
+        fault = self.fault
+        if fault is None:
+            return
+        rows = [] if fault.journaled else [fault.trip_row()]
+        rows.append(JournalRow(ts=now, kind="breaker", decision="clear",
+                               reason=BreakerReason.GUARD_ERROR.value,
+                               detail=f"recovered; failing since {fault.since.isoformat()}: "
+                                      f"{fault.detail}"))
+        self.journal.record_many(rows)
+        self.fault = None
+        logger.warning("Risk guard recovered (failing since %s); entries allowed again",
+                       fault.since)
+
+    def _in_force(self, now: datetime) -> RiskDecision:
+        """The trips in force at ``now``: those the locks hold, plus ``guard_error`` while the
+        guard is in a fault."""
+        held = self.held(now)
+        if self.fault is None:
+            return held
+        trips = (BreakerTrip(TradingState.REDUCING, BreakerReason.GUARD_ERROR, self.fault.detail,
+                             None), *held.trips)
+        return RiskDecision(max(t.state for t in trips), trips)
 
     def _locked(self, reason: str, now: datetime) -> bool:
         if reason not in self.locks:
@@ -154,8 +242,12 @@ class RiskGuard:
         """The entry-check core (``plugins.risk.entry.decide_entry``) on one proposed entry of
         ``stake`` USD; journaled, one row per check."""
         cfg = self.config
+        if not positive_finite(equity):
+            self._fail(now, "check_entry", AccountError(
+                f"Account equity is {equity!r}, not a finite amount > 0: the breakers cannot "
+                "judge it, so no new entries until it is valid"))
         facts = EntryFacts(
-            pair=symbol, now=now, stake=stake, breakers=self.held(now),
+            pair=symbol, now=now, stake=stake, breakers=self._in_force(now),
             open_positions=open_positions,
             last_closed=next((t for t in reversed(self.closed) if t.pair == symbol), None),
             in_blackout=(self.events is not None

@@ -218,3 +218,35 @@ def test_cli_reset_killswitch_when_locked_then_lifted_and_journaled(tmp_path, ca
     assert code == 0 and "Kill switch lifted." in capsys.readouterr().out
     with DecisionJournal(paths.journal) as journal:
         assert not RiskGuard(RiskConfig(), journal).halted
+
+
+@pytest.mark.parametrize("bad_equity", [float("nan"), float("inf"), 0.0])
+def test_observe_when_equity_nan_then_entries_denied_guard_error_and_no_crash(journal, bad_equity):
+    # Arrange
+    guard = RiskGuard(RiskConfig(), journal)
+    guard.observe(T0, 100_000.0, 0)
+    # Act: two garbage bars, then a valid one
+    failing = guard.observe(T0 + timedelta(hours=1), bad_equity, 0)
+    guard.observe(T0 + timedelta(hours=2), bad_equity, 0)
+    denied = guard.check_entry("SPY", T0 + timedelta(hours=2), 1_000, 99_000, 0)
+    guard.observe(T0 + timedelta(hours=3), 99_000.0, 0)
+    allowed = guard.check_entry("SPY", T0 + timedelta(hours=3), 1_000, 99_000, 0)
+    # Assert
+    assert not failing.allows_entries and "guard_error" in failing.reason
+    assert not denied.allowed and denied.reason.startswith("breakers: guard_error")
+    assert allowed.allowed
+    rows = journal.query(kind="breaker", reason="guard_error")
+    assert [r.decision for r in rows] == ["trip", "clear"]          # journaled once, then cleared
+    assert guard.locks == {}                                         # a fault, never a lock
+    assert journal.get_state(PEAK_KEY) == repr(100_000.0)            # garbage never stored
+
+
+def test_check_entry_when_equity_nan_then_denied_guard_error(journal):
+    # Arrange
+    guard = RiskGuard(RiskConfig(), journal)
+    guard.observe(T0, 100_000.0, 0)
+    # Act
+    verdict = guard.check_entry("SPY", T0 + timedelta(minutes=5), 1_000, float("nan"), 0)
+    # Assert
+    assert not verdict.allowed and "guard_error" in verdict.reason
+    assert len(journal.query(kind="breaker", reason="guard_error")) == 1

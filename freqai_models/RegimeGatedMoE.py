@@ -8,6 +8,17 @@ strategy that adds the regime inputs as ``%-regime_<input>`` features in
 (``lightgbm`` / ``xgboost`` / ``mlp``) and ``device`` (``cpu`` / ``cuda`` / ``auto``, CPU
 fallback with a warning).
 
+Targets (``ai_suite.regime.target``, :mod:`plugins.regime.targets`; the strategy computes the
+label, ``strategies/RegimeMoE.py``): ``mean_return`` (default), ``vol_scaled_return``, ``sign``
+(with ``calibration: isotonic``: a calibrated probability of an up move) or ``triple_barrier``;
+``weighting: abs_return`` multiplies FreqAI's ``train_weights`` by ``|label| / mean |label|``
+(the dollar-profit objective). Experts per regime: ``ai_suite.regime.mixture.regime_experts``.
+
+Diagnostics (:mod:`plugins.regime.diagnostics`): each fit logs and stores in FreqAI's metadata
+(key ``regime_diagnostics``) the rows per regime expert and the regimes that fell back to the
+global expert; each first ``predict`` of a model logs the serve share per expert and the rank
+correlation with the global expert and writes them to ``<model>_expert_serve.json``.
+
 Training (``fit``): FreqAI filters, splits and scales the features and labels as for any
 regression model; the detector is fitted on the *raw* regime inputs of the training rows (FreqAI's
 feature pipeline inverted), then one expert per regime plus a global
@@ -50,6 +61,7 @@ from plugins.core.config import SuiteConfigError, load_section
 from plugins.regime import diagnostics
 from plugins.regime.config import RegimeConfig
 from plugins.regime.gated import RegimeGatedModel, regime_frame
+from plugins.regime.targets import profit_weights
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +84,10 @@ class RegimeGatedMoE(BaseRegressionModel):
         X = data_dictionary["train_features"]
         model = RegimeGatedModel(self.regime_config)
         regime_X = regime_frame(_unscaled(dk, X))
-        model.fit(X, data_dictionary["train_labels"], regime_X,
-                  sample_weight=data_dictionary["train_weights"])
+        weights = data_dictionary["train_weights"]
+        if self.regime_config.target.weighting == "abs_return":
+            weights = profit_weights(unscaled_first_label(dk, data_dictionary["train_labels"]), weights)
+        model.fit(X, data_dictionary["train_labels"], regime_X, sample_weight=weights)
         # The statistics of the regime columns come from the training rows only, like FreqAI's
         # own label statistics: computed over the predicted window they would leak its future.
         fitted = model.predict(X.reset_index(drop=True), regime_X.reset_index(drop=True))
@@ -200,6 +214,13 @@ def _register_missing_output_stats(dk: FreqaiDataKitchen, extras: pd.DataFrame) 
     for column in extras.columns:
         if _is_regime_output(column) and column not in means:
             means[column], stds[column] = 0.0, 0.0
+
+
+def unscaled_first_label(dk: FreqaiDataKitchen, labels: pd.DataFrame) -> np.ndarray:
+    """The first target of FreqAI's scaled ``train_labels`` back in its own units (float64
+    ``(n,)``), through FreqAI's label pipeline: what the dollar-profit weights read."""
+    unscaled, _, _ = dk.label_pipeline.inverse_transform(labels)
+    return np.asarray(unscaled.iloc[:, 0], dtype=np.float64)
 
 
 def _unscaled(dk: FreqaiDataKitchen, X: pd.DataFrame) -> pd.DataFrame:

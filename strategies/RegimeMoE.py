@@ -10,6 +10,17 @@ exits and alternative-data features as ``FreqaiAltData``; in addition:
   ``ai_suite.risk.gates.blocked_regimes`` (default ``*bear*``, ``high_vol*``, ``volatile*``). The
   risk guard checks the same patterns again in ``confirm_trade_entry`` with the other gates,
   and its confidence gate reads the model's ``confidence`` column.
+- The training label is ``ai_suite.regime.target`` (:mod:`plugins.regime.targets`), always in
+  the ``&-s_close`` column: ``mean_return`` (default: the baseline's label, unchanged),
+  ``vol_scaled_return`` (forward return / trailing volatility), ``sign`` (1/0 up move: the
+  prediction is a probability, calibrated with ``calibration: isotonic``) or ``triple_barrier``
+  (+1/0/-1, López de Prado 2018 ch. 3), over ``freqai.feature_parameters.label_period_candles``.
+  Entries and exits compare the prediction with thresholds in the target's units:
+  ``target.entry_threshold`` / ``exit_threshold``, else for ``mean_return`` the hyperoptable
+  ``entry_threshold``/``exit_threshold`` parameters and for the others
+  ``plugins.regime.targets.DEFAULT_THRESHOLDS`` (vol-scaled 0.25 / -0.1, sign 0.55 / 0.45,
+  triple barrier 0.2 / -0.1). ``target.weighting: abs_return`` (dollar-profit objective) is
+  applied by the model (``RegimeGatedMoE``, ``LightGBMProfitWeighted``).
 - ``plot_config`` shows the regime, its probabilities, the gate weights and the per-expert
   predictions (FreqUI and ``freqtrade plot-dataframe``).
 
@@ -28,10 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from FreqaiAltData import FreqaiAltData  # noqa: E402  (sibling strategy file)
 
+from plugins.altdata.features import ANY_STALE  # noqa: E402
 from plugins.core.config import load_section  # noqa: E402
 from plugins.regime.config import RegimeConfig  # noqa: E402
 from plugins.regime.features import regime_inputs  # noqa: E402
 from plugins.regime.gated import FEATURE_PREFIX  # noqa: E402
+from plugins.regime.targets import make_target  # noqa: E402
 from plugins.risk.gates import regime_blocked  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -67,6 +80,10 @@ class RegimeMoE(FreqaiAltData):
         super().__init__(config)
         regime = load_section(config, "regime", RegimeConfig)
         self.regime_window = regime.input_window
+        self.target = regime.target
+        #: the shipped label with the strategy's own thresholds: the baseline's code paths
+        self.default_target = (regime.target.kind == "mean_return" and regime.target.entry_threshold
+                               is None and regime.target.exit_threshold is None)
         self.blocked_regimes = self.risk_config.gates.blocked_regimes  # the risk guard's section
         self.plot_config = regime_plot_config(regime.n_regimes())
 
@@ -79,10 +96,38 @@ class RegimeMoE(FreqaiAltData):
             dataframe[f"{FEATURE_PREFIX}{name}"] = inputs[name]
         return dataframe
 
+    def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
+        """``&-s_close``: the ``ai_suite.regime.target`` label (module docstring)."""
+        if self.target.kind == "mean_return":
+            return super().set_freqai_targets(dataframe, metadata, **kwargs)
+        horizon = self.freqai_info["feature_parameters"]["label_period_candles"]
+        dataframe["&-s_close"] = make_target(dataframe, self.target, horizon)
+        return dataframe
+
+    def thresholds(self) -> tuple[float, float]:
+        """``(entry, exit)`` thresholds of the prediction, in the target's units."""
+        return self.target.thresholds(self.entry_threshold.value, self.exit_threshold.value)
+
     def populate_entry_trend(self, df: DataFrame, metadata: dict) -> DataFrame:
-        """FreqaiAltData's entries, none in a blocked regime."""
+        """FreqaiAltData's entries (with the target's entry threshold), none in a blocked regime."""
         df = super().populate_entry_trend(df, metadata)
+        if not self.default_target:
+            entry, _ = self.thresholds()
+            signal = (df["do_predict"] == 1) & (df["&-s_close"] > entry) & (df["volume"] > 0)
+            if ANY_STALE in df.columns:
+                signal &= df[ANY_STALE] != 1
+            df["enter_long"], df["enter_tag"] = 0, None
+            df.loc[signal, ["enter_long", "enter_tag"]] = (1, f"freqai_{self.target.kind}")
         if "regime" in df.columns:
             blocked = regime_blocked(df["regime"], self.blocked_regimes)
             df.loc[blocked, ["enter_long", "enter_tag"]] = (0, None)
+        return df
+
+    def populate_exit_trend(self, df: DataFrame, metadata: dict) -> DataFrame:
+        """Exit when the prediction falls below the target's exit threshold."""
+        if self.default_target:
+            return super().populate_exit_trend(df, metadata)
+        _, exit_ = self.thresholds()
+        df.loc[(df["do_predict"] == 1) & (df["&-s_close"] < exit_),
+               ["exit_long", "exit_tag"]] = (1, f"freqai_{self.target.kind}_down")
         return df

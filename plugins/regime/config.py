@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from plugins.regime.features import REGIME_INPUTS
 from plugins.regime.mixture import MixtureConfig
+from plugins.regime.targets import TargetConfig
 
 #: most simplex grid points the continuous jump model may use: its online step costs
 #: ``points^2`` per candle and its penalty matrix ``points^2`` floats.
@@ -106,6 +107,8 @@ class RegimeConfig(BaseModel):
         mixture: gate (soft/hard), minimum rows per regime expert, expert kind and device.
         input_window: candles of the regime inputs' rolling windows
             (:func:`plugins.regime.features.regime_inputs`).
+        target: the label the models learn and its objective (:class:`TargetConfig`,
+            :mod:`plugins.regime.targets`); default the shipped mean-return label.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -113,6 +116,7 @@ class RegimeConfig(BaseModel):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
     input_window: int = Field(default=24, ge=2)
+    target: TargetConfig = Field(default_factory=TargetConfig)
 
     @model_validator(mode="after")
     def _regime_experts_exist(self) -> RegimeConfig:

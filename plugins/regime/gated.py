@@ -88,6 +88,8 @@ class RegimeGatedModel:
         self.targets: list[str] = []
         self.mixtures: dict[str, RegimeMixture] = {}
         self.fill_values: pd.Series | None = None
+        #: target -> fitted ``IsotonicRegression`` (``target.calibration: isotonic``), else empty
+        self.calibrators: dict[str, Any] = {}
 
     @property
     def regime_names(self) -> tuple[str, ...]:
@@ -118,13 +120,37 @@ class RegimeGatedModel:
         weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
         self.fill_values = regime_X[keep].median()
         self.targets = list(y.columns)
+        features, regime_rows = X.to_numpy()[keep], regime_X[keep]
+        n_fit = len(features)
+        if self.cfg.target.calibration == "isotonic":  # hold out the latest rows to calibrate on
+            n_fit = len(features) - max(1, int(round(len(features) * self.cfg.target.calibration_fraction)))
         detector = make_detector(self.cfg.detector)
         for i, target in enumerate(self.targets):  # one detector for all targets, fitted once
             mixture = RegimeMixture(detector, self.cfg.mixture)
-            mixture.fit(X.to_numpy()[keep], y[target].to_numpy()[keep], regime_X[keep],
-                        sample_weight=weight, detector_fitted=i > 0)
+            mixture.fit(features[:n_fit], y[target].to_numpy()[keep][:n_fit], regime_rows.iloc[:n_fit],
+                        sample_weight=None if weight is None else weight[:n_fit],
+                        detector_fitted=i > 0)
             self.mixtures[target] = mixture
+        self.calibrators = {}
+        if n_fit < len(features):
+            self._calibrate(features, y[keep], regime_rows, n_fit)
         return self
+
+    def _calibrate(self, features: np.ndarray, y: pd.DataFrame, regime_rows: pd.DataFrame,
+                   n_fit: int) -> None:
+        """Isotonic map (monotone, clipped to the training range) from each target's gated
+        prediction to its realized value on the held-out rows ``n_fit:`` (predicted causally
+        from the first training row on, as at prediction time)."""
+        from sklearn.isotonic import IsotonicRegression
+
+        inputs = regime_rows.reset_index(drop=True)
+        for target, mixture in self.mixtures.items():
+            pred = mixture.predict(features, inputs).prediction[n_fit:]
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=float(y[target].min()),
+                                     y_max=float(y[target].max()))
+            self.calibrators[target] = iso.fit(pred, y[target].to_numpy()[n_fit:])
+        logger.info("isotonic calibration of %s on the latest %d of %d training rows",
+                    list(self.calibrators), len(features) - n_fit, len(features))
 
     def predict(self, X: pd.DataFrame, regime_X: pd.DataFrame, state: Any = None) -> GatedPrediction:
         """Gated predictions for rows ``X`` (scaled features) with raw ``regime_X`` (same row
@@ -145,7 +171,8 @@ class RegimeGatedModel:
         predictions, first = {}, None
         for target, mixture in self.mixtures.items():
             out = mixture.predict(features, inputs, state=state)
-            predictions[target] = out.prediction
+            calibrator = self.calibrators.get(target) if hasattr(self, "calibrators") else None
+            predictions[target] = out.prediction if calibrator is None else calibrator.predict(out.prediction)
             first = first or out
         k = first.proba.shape[1]
         weights = (first.proba if self.cfg.mixture.gate == "soft"

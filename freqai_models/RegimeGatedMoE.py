@@ -16,8 +16,10 @@ label, ``strategies/RegimeMoE.py``): ``mean_return`` (default), ``vol_scaled_ret
 
 Diagnostics (:mod:`plugins.regime.diagnostics`): each fit logs and stores in FreqAI's metadata
 (key ``regime_diagnostics``) the rows per regime expert and the regimes that fell back to the
-global expert; each first ``predict`` of a model logs the serve share per expert and the rank
-correlation with the global expert and writes them to ``<model>_expert_serve.json``.
+global expert, and the gain-share feature importance of each expert (key
+``regime_feature_importance``, top 5 logged); each first ``predict`` of a model logs the
+serve share per expert and the rank correlation with the global expert and writes them to
+``<model>_expert_serve.json``.
 
 Training (``fit``): FreqAI filters, splits and scales the features and labels as for any
 regression model; the detector is fitted on the *raw* regime inputs of the training rows (FreqAI's
@@ -95,6 +97,9 @@ class RegimeGatedMoE(BaseRegressionModel):
         figures = diagnostics.fit_diagnostics(model)
         dk.data[diagnostics.METADATA_KEY] = figures  # FreqAI writes dk.data to the metadata JSON
         diagnostics.log_fit(figures, dk.pair)
+        importance = diagnostics.feature_importance(model, list(X.columns))
+        diagnostics.log_importance(importance, dk.pair)
+        dk.data[diagnostics.IMPORTANCE_KEY] = importance  # live: named after fit, so no own file
         self._states.pop(dk.pair, None)
         return model
 
@@ -169,16 +174,24 @@ def _report_serve(model: RegimeGatedModel, out, dk: FreqaiDataKitchen) -> None:
     exists; a write failure is logged, never raised (diagnostics must not stop a prediction)."""
     figures = diagnostics.serve_diagnostics(model, out)
     diagnostics.log_serve(figures, dk.pair)
-    folder = Path(str(getattr(dk, "data_path", "") or ""))
+    _write_json(dk, diagnostics.SERVE_SUFFIX, figures)
+
+
+def _write_json(dk: FreqaiDataKitchen, suffix: str, figures: dict) -> None:
+    """``figures`` as ``<data_path>/<model_filename><suffix>`` (the model's folder, beside
+    FreqAI's metadata), atomically; nothing when the kitchen has no model folder (FreqAI creates
+    it when saving the model or its metadata, before predicting). A failure is logged, never
+    raised: diagnostics must not stop a training or a prediction."""
+    folder = getattr(dk, "data_path", None)
     name = getattr(dk, "model_filename", "")
-    if not name or not folder.is_dir():
+    if not folder or not name or not Path(folder).is_dir():
         return
-    path = folder / f"{name}{diagnostics.SERVE_SUFFIX}"
+    path = Path(folder) / f"{name}{suffix}"
     text = json.dumps(figures, allow_nan=True)
     try:
         atomic_write(path, lambda tmp: tmp.write_text(text))
     except OSError as exc:
-        logger.warning("could not write the regime serve diagnostics %s: %s", path, exc)
+        logger.warning("could not write the regime diagnostics %s: %s", path, exc)
 
 
 _REGIME_OUTPUTS = ("regime_label", "confidence", "regime_prob_", "gate_weight_", "expert_pred_")

@@ -15,8 +15,9 @@ module measures each per training window (one fit) and per predicted window (one
   mean absolute gap in the target's (scaled) units.
 
 Figures are plain ``dict`` s of JSON types: ``RegimeGatedMoE`` writes the fit figures into
-FreqAI's metadata (``<model>_metadata.json``, key ``regime_diagnostics``) and the serve figures
-beside it (``<model>_expert_serve.json``); :func:`collect` reads them back from a FreqAI
+FreqAI's metadata (``<model>_metadata.json``, keys ``regime_diagnostics`` and, per expert, the
+gain-share feature importance ``regime_feature_importance``) and the serve figures beside it
+(``<model>_expert_serve.json``); :func:`collect` reads them back from a FreqAI
 models directory (one row per pair and window) for a report. Pure: no FreqAI imports.
 """
 
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 #: the key of the fit figures in FreqAI's metadata JSON and the serve figures' file suffix.
 METADATA_KEY = "regime_diagnostics"
 SERVE_SUFFIX = "_expert_serve.json"
+#: the key of :func:`feature_importance` in FreqAI's metadata JSON.
+IMPORTANCE_KEY = "regime_feature_importance"
 
 
 def fit_diagnostics(model: RegimeGatedModel) -> dict[str, Any]:
@@ -120,6 +123,46 @@ def serve_diagnostics(model: RegimeGatedModel, out: GatedPrediction) -> dict[str
     result["corr_with_global"] = corr
     result["mean_abs_gap_to_global"] = float(np.abs(gated - glob).mean())
     return result
+
+
+def feature_importance(model: RegimeGatedModel, feature_names: list[str]) -> dict[str, Any]:
+    """Gain-share feature importance of every expert of the first target's mixture.
+
+    Returns:
+        ``{"global": {feature: share}, "<regime name>": {...}, ...}``, each sorted by share
+        (descending, shares sum to 1), for the global expert and each regime with an expert of
+        its own; with ``experts: residual`` a regime's figures are those of its residual model
+        (what the regime adds to the global expert). A kind without importances (MLP) or a
+        fallen-back regime is left out. ``"kind"`` maps each included key to ``global`` /
+        ``residual`` / ``independent``.
+
+    Raises:
+        ValueError: the model is not fitted, or ``feature_names`` has the wrong length.
+    """
+    if not model.mixtures:
+        raise ValueError("the regime model is not fitted: no feature importance")
+    mixture = next(iter(model.mixtures.values()))
+    if len(feature_names) != mixture.n_features:
+        raise ValueError(f"{len(feature_names)} feature names for {mixture.n_features} features")
+    experts = [("global", mixture.global_expert, "global")]
+    experts += [(name, expert, mixture.cfg.experts) for name, expert
+                in zip(mixture.regime_names, mixture.experts, strict=True) if expert is not None]
+    out: dict[str, Any] = {"kind": {}}
+    for key, expert, kind in experts:
+        shares = expert.importance() if hasattr(expert, "importance") else None
+        if shares is None:
+            continue
+        order = np.argsort(-shares, kind="stable")
+        out[key] = {feature_names[i]: float(shares[i]) for i in order}
+        out["kind"][key] = kind
+    return out
+
+
+def log_importance(importance: dict[str, Any], pair: str, top: int = 5) -> None:
+    """One INFO line: the ``top`` features of each expert of :func:`feature_importance`."""
+    tops = {key: [f"{name} {share:.2f}" for name, share in list(shares.items())[:top]]
+            for key, shares in importance.items() if key != "kind"}
+    logger.info("regime feature importance %s (gain share, top %d): %s", pair, top, tops)
 
 
 def log_fit(figures: dict[str, Any], pair: str) -> None:

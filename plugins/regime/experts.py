@@ -102,6 +102,11 @@ class Expert(Protocol):
     def predict(self, X: np.ndarray) -> np.ndarray:
         ...
 
+    def importance(self) -> np.ndarray | None:
+        """Share of the model's total gain per feature, float64 ``(f,)`` summing to 1, or None
+        (unfitted, or a kind without one: the MLP)."""
+        ...
+
 
 def resolve_device(requested: str) -> str:
     """The device to use for ``requested`` (``auto``, ``cpu`` or ``cuda``): ``"cpu"`` or ``"cuda"``.
@@ -228,6 +233,13 @@ class _SklearnExpert:
         return np.asarray(self.model.predict(arr), dtype=np.float64).reshape(-1)
 
 
+def _shares(values: Any) -> np.ndarray:
+    """Non-negative importances scaled to sum to 1 (all zeros stay zeros)."""
+    arr = np.clip(np.asarray(values, dtype=np.float64).reshape(-1), 0.0, None)
+    total = arr.sum()
+    return arr / total if total > 0 else arr
+
+
 class LightGBMExpert(_SklearnExpert):
     """``lightgbm.LGBMRegressor`` with :data:`LIGHTGBM_DEFAULTS` overridden by ``params``.
 
@@ -262,6 +274,13 @@ class LightGBMExpert(_SklearnExpert):
             return np.empty(0, dtype=np.float64)
         return np.asarray(self.model.booster_.predict(arr), dtype=np.float64).reshape(-1)
 
+    def importance(self) -> np.ndarray | None:
+        """Share of the total split gain per feature, float64 ``(f,)`` summing to 1 (LightGBM
+        ``feature_importance("gain")``); None before fitting."""
+        if self.n_features_ is None:
+            return None
+        return _shares(self.model.booster_.feature_importance(importance_type="gain"))
+
 
 class XGBoostExpert(_SklearnExpert):
     """``xgboost.XGBRegressor`` (``tree_method="hist"``, ``device`` = the resolved device) with
@@ -277,6 +296,17 @@ class XGBoostExpert(_SklearnExpert):
         params = {**XGBOOST_DEFAULTS, **cfg.params, "random_state": cfg.random_state,
                   "device": self.device}
         self.model = xgboost.XGBRegressor(**params)
+
+    def importance(self) -> np.ndarray | None:
+        """Share of the total gain per feature, float64 ``(f,)`` summing to 1 (XGBoost
+        ``get_score(importance_type="total_gain")``; unused features 0); None before fitting."""
+        if self.n_features_ is None:
+            return None
+        scores = self.model.get_booster().get_score(importance_type="total_gain")
+        gains = np.zeros(self.n_features_)
+        for key, value in scores.items():  # keys "f0", "f1", ... for NumPy inputs
+            gains[int(key[1:])] = value
+        return _shares(gains)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -414,6 +444,10 @@ class MLPExpert:
                                         device=dev)
                 out[start:start + len(chunk)] = self.net(chunk).squeeze(-1).cpu().numpy()
         return out * self.y_std_ + self.y_mean_
+
+    def importance(self) -> None:
+        """None: the MLP has no built-in feature importance (use permutation importance)."""
+        return None
 
     def __getstate__(self) -> dict[str, Any]:
         """The attributes, with the network as a state dict of NumPy arrays (device-free)."""

@@ -118,6 +118,7 @@ def test_fit_and_predict_when_run_by_freqai_then_diagnostics_in_metadata_and_ser
     serve = json.loads((tmp_path / "cb_btc_1709251200_expert_serve.json").read_text())
 
     assert sum(figures["rows_per_expert"].values()) == figures["training_rows"] > 0
+    assert set(dk.data["regime_feature_importance"]["global"]) == set(dk.training_features_list)
     assert set(figures["fallback_regimes"]) <= set(figures["rows_per_expert"])
     assert serve["rows"] > 0 and sum(serve["serve_share"].values()) == pytest.approx(1.0)
     assert set(serve["serve_share"]) == set(figures["rows_per_expert"])

@@ -123,3 +123,28 @@ def test_regime_experts_when_one_regime_overridden_then_that_expert_is_its_kind_
 def test_regime_experts_when_label_out_of_range_then_error_names_the_field():
     with pytest.raises(ValueError, match=r"regime_experts keys \[3\]"):
         _config(1, regime_experts={"3": {"kind": "mlp"}})
+
+
+@pytest.mark.parametrize("experts", ["residual", "independent"])
+def test_feature_importance_when_fitted_then_gain_shares_per_expert_sorted_and_summing_to_one(experts):
+    xgboost = {"kind": "xgboost", "params": {"n_estimators": 20}}
+    model, _ = _fit_predict(_config(1, experts=experts, regime_experts={"1": xgboost}))
+    names = list(real_window()[0].columns)
+
+    importance = diagnostics.feature_importance(model, names)
+
+    assert set(importance) == {"kind", "global", *model.regime_names}
+    assert importance["kind"]["global"] == "global"
+    assert importance["kind"][model.regime_names[0]] == experts
+    for key in ("global", *model.regime_names):
+        shares = list(importance[key].values())
+        assert set(importance[key]) == set(names)
+        assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
+    json.dumps(importance)
+    with pytest.raises(ValueError, match="feature names"):
+        diagnostics.feature_importance(model, names[:-1])
+
+
+def test_feature_importance_when_regime_fell_back_or_mlp_then_left_out():
+    model, _ = _fit_predict(_config(10_000))
+    assert set(diagnostics.feature_importance(model, list(real_window()[0].columns))) == {"kind", "global"}

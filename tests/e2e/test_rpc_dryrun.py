@@ -1,7 +1,8 @@
 """The live loop end to end: ``freqtrade trade --dry-run`` on the replay exchange with the
 suite's REST routes registered by ``plugins.rpc`` (behind Freqtrade's own auth), a kill switch
 shown by ``/api/v1/suite/breakers`` and lifted by ``POST killswitch_reset``, state that
-survives a restart, and notifications delivered to a local webhook receiver."""
+survives a restart, and notifications delivered to a local webhook receiver. The suite's
+Prometheus exporter is on: its scrapes agree with the bot (``metrics_scrape``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from plugins.risk.account import PEAK_KEY
 from plugins.risk.journal import DecisionJournal
 from tests.conftest import REPO_ROOT
 from tests.e2e.helpers import FREQTRADE, e2e_configs, free_port, wait_for
+from tests.e2e.metrics_scrape import JournalMoved, check_halted_bot, scrape, value
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +62,7 @@ def webhook_texts(httpserver) -> list[str]:
 def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_and_reset_lifts_it(
         tmp_path, candle_datadir, altdata_cache, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    exchange_port, api_port = free_port(), free_port()
+    exchange_port, api_port, metrics_port = free_port(), free_port(), free_port()
     exchange_log, bot_log = tmp_path / "exchange.log", tmp_path / "bot.log"
     db = tmp_path / "dryrun.sqlite"
     # An equity peak of 20 000 USDT from earlier runs, 10 000 in the wallet: a 50 % drawdown.
@@ -80,7 +82,8 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
         "ai_suite": {"altdata": {"cache_dir": str(altdata_cache)},
                      "risk": {"gates": {"enabled": False}, "blackout_before_min": 0,
                               "blackout_after_min": 0},
-                     "stages": {"enabled": True, "initial": "canary"}},
+                     "stages": {"enabled": True, "initial": "canary"},
+                     "metrics": {"enabled": True, "port": metrics_port}},
         "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": api_port,
                        "verbosity": "error", "enable_openapi": False, "CORS_origins": [],
                        "jwt_secret_key": "rpc-e2e-jwt-secret-at-least-32-characters"},
@@ -102,6 +105,8 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
         assert lock["resets"].startswith("human reset") and lock["seconds_to_reset"] is None
         halted = wait_for("the HALTED state", lambda: _state(client, "HALTED"), 30, bot, bot_log)
         assert halted["trips"][0]["breaker"] == KILL
+        wait_for("a scrape that agrees with the halted bot", lambda: _metrics_agree(
+            metrics_port, client, tmp_path / "dryrun.journal.sqlite"), 60, bot, bot_log)
         for route in GETS:
             assert requests.get(f"{base}/{route}", auth=(USER, PASSWORD), timeout=10).ok, route
             assert requests.get(f"{base}/{route}", timeout=10).status_code == 401, route
@@ -124,13 +129,22 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
         trips = suite(client, "journal", kind="breaker", reason=KILL)["rows"]
         assert trips, "the journal of the first run is read after the restart"
 
+        wait_for("the kill-switch gauge after restart", lambda: _gauges(
+            metrics_port, ai_suite_kill_switch_engaged=1, ai_suite_trading_state=2), 30, bot,
+            bot_log)
         reset = client._post("suite/killswitch_reset", data={"confirm": "CONFIRM"})
         assert reset["reset"] is True and reset["lifted"] == 1 and reset["by"] == f"rest:{USER}"
         assert kill_switch_locks(client) == []
         wait_for("trading to resume", lambda: _state(client, "ACTIVE"), 60, bot, bot_log)
+        wait_for("the kill-switch gauge to drop", lambda: _gauges(
+            metrics_port, ai_suite_kill_switch_engaged=0, ai_suite_trading_state=0), 30, bot,
+            bot_log)
         # The loop that turned ACTIVE goes on to enter (RiskScenario signals); stopping the bot
         # in the middle of that entry's commit makes Freqtrade log a traceback at cleanup.
-        wait_for("the first entry after the reset", lambda: client.status(), 60, bot, bot_log)
+        # RiskScenario signals on even UTC hours only (the replay serves the wall's hour).
+        if _last_candle_column(client, "enter_long") == 1:
+            wait_for("the first entry after the reset", lambda: client.status(), 60, bot,
+                     bot_log)
         wait_for("the reset notification at the webhook",
                  lambda: any(t.startswith(f"Kill switch reset by rest:{USER}") for t in
                              webhook_texts(httpserver)), 60, bot, bot_log)
@@ -148,9 +162,34 @@ def test_live_loop_when_kill_switch_trips_then_rest_shows_it_survives_restart_an
     assert [r.reason for r in resets] == [KILL] and f"rest:{USER}" in resets[0].detail
 
 
+def _metrics_agree(port: int, client: FtRestClient, journal: Path) -> bool:
+    """The exporter agrees with the halted bot (asserts), once it has seen the HALTED loop
+    and the journal was not written during the scrape (False: try again)."""
+    samples = scrape(port)
+    if samples is None or value(samples, "ai_suite_trading_state") != 2:
+        return False
+    try:
+        return bool(check_halted_bot(port, client, journal, "RiskScenario", "canary",
+                                     "BTC/USDT"))
+    except JournalMoved:
+        return False
+
+
+def _gauges(port: int, **expected: float) -> bool:
+    samples = scrape(port)
+    return samples is not None and all(value(samples, k) == v for k, v in expected.items())
+
+
 def _state(client: FtRestClient, state: str) -> dict | None:
     breakers = suite(client, "breakers")
     return breakers if breakers is not None and breakers["state"] == state else None
+
+
+def _last_candle_column(client: FtRestClient, column: str) -> float | None:
+    candles = client.pair_candles("BTC/USDT", "1h", limit=1)
+    if not candles or column not in candles.get("columns", []):
+        return None
+    return candles["data"][-1][candles["columns"].index(column)]
 
 
 def _last_risk_state(client: FtRestClient) -> int | None:

@@ -73,14 +73,15 @@ def candles(end: datetime, n: int = 48, close: float = CLOSE) -> pd.DataFrame:
 class GuardBot:
     """One guarded strategy in backtesting mode (module docstring)."""
 
-    def __init__(self, tmp_path: Path, risk: dict, stages: dict | None = None) -> None:
+    def __init__(self, tmp_path: Path, risk: dict, stages: dict | None = None,
+                 suite: dict | None = None) -> None:
         cache = tmp_path / "altdata"
         shutil.copytree(bundle_dir() / "macro" / "calendar", cache / "calendar")
         self.config = {"runmode": RunMode.BACKTEST, "user_data_dir": str(tmp_path),
                        "timeframe": "1h", "stake_currency": "USDT", "dry_run": True,
                        "candle_type_def": CandleType.SPOT,
                        "ai_suite": {"risk": risk, "stages": stages or {},
-                                    "altdata": {"cache_dir": str(cache)}}}
+                                    "altdata": {"cache_dir": str(cache)}, **(suite or {})}}
         self.strategy = GuardedStrategy(self.config)
         self.strategy.dp = DataProvider(self.config, None)
         self.wallet = StartingBalance(10_000.0)
@@ -149,11 +150,13 @@ def backtesting() -> Iterator[None]:
 
 @pytest.fixture
 def make_bot(tmp_path, backtesting) -> Iterator[Any]:
-    """``make_bot(risk={...}, stages={...})``: a :class:`GuardBot` (journal closed after)."""
+    """``make_bot(risk={...}, stages={...}, suite={other ai_suite sections})``: a
+    :class:`GuardBot` (journal closed after)."""
     bots: list[GuardBot] = []
 
-    def make(risk: dict | None = None, stages: dict | None = None) -> GuardBot:
-        bot = GuardBot(tmp_path / f"bot{len(bots)}", risk or {}, stages)
+    def make(risk: dict | None = None, stages: dict | None = None,
+             suite: dict | None = None) -> GuardBot:
+        bot = GuardBot(tmp_path / f"bot{len(bots)}", risk or {}, stages, suite)
         bots.append(bot)
         return bot
 

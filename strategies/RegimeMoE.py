@@ -21,6 +21,11 @@ exits and alternative-data features as ``FreqaiAltData``; in addition:
   ``plugins.regime.targets.DEFAULT_THRESHOLDS`` (vol-scaled 0.25 / -0.1, sign 0.55 / 0.45,
   triple barrier 0.2 / -0.1). ``target.weighting: abs_return`` (dollar-profit objective) is
   applied by the model (``RegimeGatedMoE``, ``LightGBMProfitWeighted``).
+- Sizing (``ai_suite.regime.sizing``, :mod:`plugins.regime.sizing`): ``fixed`` (default,
+  Freqtrade's proposed stake) or ``edge_vol``: ``custom_stake_amount`` scales the proposed
+  stake by a volatility target, the predicted edge beyond the entry threshold and a per-regime
+  exposure cap, read from the signal candle (``sizing_vol_annual`` column, causal); the risk
+  guard caps the stake again after it. An unusable input sizes 0 (no trade, logged).
 - ``plot_config`` shows the regime, its probabilities, the gate weights and the per-expert
   predictions (FreqUI and ``freqtrade plot-dataframe``).
 
@@ -44,7 +49,8 @@ from plugins.core.config import load_section  # noqa: E402
 from plugins.regime.config import RegimeConfig  # noqa: E402
 from plugins.regime.features import regime_inputs  # noqa: E402
 from plugins.regime.gated import FEATURE_PREFIX  # noqa: E402
-from plugins.regime.targets import make_target  # noqa: E402
+from plugins.regime.sizing import candles_per_year, stake_multiplier  # noqa: E402
+from plugins.regime.targets import make_target, trailing_vol  # noqa: E402
 from plugins.risk.gates import regime_blocked  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -81,6 +87,7 @@ class RegimeMoE(FreqaiAltData):
         regime = load_section(config, "regime", RegimeConfig)
         self.regime_window = regime.input_window
         self.target = regime.target
+        self.sizing = regime.sizing
         #: the shipped label with the strategy's own thresholds: the baseline's code paths
         self.default_target = (regime.target.kind == "mean_return" and regime.target.entry_threshold
                                is None and regime.target.exit_threshold is None)
@@ -95,6 +102,41 @@ class RegimeMoE(FreqaiAltData):
         for name in inputs.columns:
             dataframe[f"{FEATURE_PREFIX}{name}"] = inputs[name]
         return dataframe
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """FreqaiAltData's indicators; with ``edge_vol`` sizing also ``sizing_vol_annual``
+        (annualised realized volatility of the last ``sizing.vol_window`` candles, fraction)."""
+        dataframe = super().populate_indicators(dataframe, metadata)
+        if self.sizing.kind != "fixed":
+            dataframe["sizing_vol_annual"] = (trailing_vol(dataframe["close"], self.sizing.vol_window)
+                                              * candles_per_year(self.timeframe) ** 0.5)
+        return dataframe
+
+    def custom_stake_amount(self, pair: str, current_time, current_rate: float,
+                            proposed_stake: float, min_stake: float | None, max_stake: float,
+                            leverage: float, entry_tag: str | None, side: str,
+                            **kwargs) -> float:
+        """The proposed stake times :func:`plugins.regime.sizing.stake_multiplier` of the signal
+        candle (stake currency, at most ``max_stake``); ``fixed`` sizing returns it unchanged.
+        0.0 (no trade, logged) when an input is unusable or the stake falls below ``min_stake``."""
+        if self.sizing.kind == "fixed":
+            return proposed_stake
+        frame, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if frame is None or frame.empty:
+            logger.warning("sizing %s: no analyzed candle; stake 0 (no trade)", pair)
+            return 0.0
+        last = frame.iloc[-1]
+        entry, _ = self.thresholds()
+        multiplier, reason = stake_multiplier(
+            float(last.get("&-s_close", float("nan"))), float(last.get("sizing_vol_annual", float("nan"))),
+            last.get("regime"), entry, 0.5 if self.target.kind == "sign" else 0.0, self.sizing)
+        stake = min(max_stake, proposed_stake * multiplier)
+        if multiplier <= 0 or (min_stake is not None and stake < min_stake):
+            logger.info("sizing %s: stake 0 (no trade): multiplier %.3f (%s), min stake %s",
+                        pair, multiplier, reason, min_stake)
+            return 0.0
+        logger.debug("sizing %s: %.2f of the proposed %.2f (%s)", pair, stake, proposed_stake, reason)
+        return stake
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs) -> DataFrame:
         """``&-s_close``: the ``ai_suite.regime.target`` label (module docstring)."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from plugins.regime.features import REGIME_INPUTS
 from plugins.regime.mixture import MixtureConfig
+from plugins.regime.sizing import SizingConfig
 from plugins.regime.targets import TargetConfig
 
 #: most simplex grid points the continuous jump model may use: its online step costs
@@ -109,6 +110,8 @@ class RegimeConfig(BaseModel):
             (:func:`plugins.regime.features.regime_inputs`).
         target: the label the models learn and its objective (:class:`TargetConfig`,
             :mod:`plugins.regime.targets`); default the shipped mean-return label.
+        sizing: stake by predicted edge, volatility target and regime caps
+            (:class:`SizingConfig`, :mod:`plugins.regime.sizing`); default ``fixed``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -117,6 +120,7 @@ class RegimeConfig(BaseModel):
     mixture: MixtureConfig = Field(default_factory=MixtureConfig)
     input_window: int = Field(default=24, ge=2)
     target: TargetConfig = Field(default_factory=TargetConfig)
+    sizing: SizingConfig = Field(default_factory=SizingConfig)
 
     @model_validator(mode="after")
     def _regime_experts_exist(self) -> RegimeConfig:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from types import SimpleNamespace
 
@@ -15,7 +16,8 @@ from datasieve.pipeline import Pipeline
 from datasieve.transforms import SKLearnWrapper
 from sklearn.preprocessing import MinMaxScaler
 
-from plugins.regime.targets import TargetConfig, make_target
+from plugins.regime.sizing import SizingConfig
+from plugins.regime.targets import TargetConfig, make_target, trailing_vol
 from tests.conftest import REPO_ROOT, bundle_dir
 
 HORIZON = 24
@@ -103,3 +105,31 @@ def test_profit_weighted_model_when_fitted_then_trains_on_abs_return_weights_of_
     magnitude = y["&-s_close"].abs().to_numpy()
     np.testing.assert_allclose(seen["weights"], magnitude / magnitude.mean(), rtol=1e-9)
     assert np.isfinite(fitted.predict(X)).all()
+
+
+def test_strategy_when_edge_vol_sizing_then_stake_from_the_signal_candle_and_zero_on_garbage():
+    from freqtrade.data.dataprovider import DataProvider
+    from freqtrade.enums import CandleType
+
+    strategy = _strategy({})
+    strategy.sizing = SizingConfig(kind="edge_vol", vol_target_annual=0.5, vol_window=72)
+    candles = _candles(10)
+    frame = candles.copy()
+    frame["sizing_vol_annual"] = trailing_vol(frame["close"], 72) * math.sqrt(8760)
+    frame["&-s_close"], frame["regime"] = 0.008, "calm_up"
+    dp = DataProvider({"timeframe": "1h", "runmode": "backtest"}, None)
+    dp._set_cached_df("BTC/USDT", "1h", frame, CandleType.SPOT)
+    dp._set_dataframe_max_index("BTC/USDT", len(frame))  # as backtesting: candles up to the signal
+    strategy.dp = dp
+    stake = type(strategy).custom_stake_amount
+
+    def size(**changes) -> float:
+        return stake(strategy, pair="BTC/USDT", current_time=None, current_rate=1.0,
+                     proposed_stake=100.0, min_stake=1.0, max_stake=1000.0, leverage=1.0,
+                     entry_tag="freqai_up", side="long", **changes)
+
+    vol = frame["sizing_vol_annual"].iloc[-1]
+    assert size() == pytest.approx(100.0 * min(1.0, 0.5 / vol) * 1.0)   # 0.008 = 2x the 0.004 threshold
+    frame.loc[frame.index[-1], "sizing_vol_annual"] = float("nan")
+    dp._set_cached_df("BTC/USDT", "1h", frame, CandleType.SPOT)
+    assert size() == 0.0, "no volatility on the signal candle: no trade"

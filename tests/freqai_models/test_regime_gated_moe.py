@@ -16,6 +16,7 @@ from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 from sklearn.preprocessing import MinMaxScaler
 
 from plugins.regime.features import regime_inputs
+from plugins.regime.targets import TargetConfig
 from tests.conftest import REPO_ROOT, bundle_dir
 from tests.plugins.rpc.conftest import REGIME
 
@@ -47,7 +48,7 @@ def strategy_frame() -> pd.DataFrame:
     return frame.dropna().reset_index(drop=True)
 
 
-def _fitted(module, frame: pd.DataFrame):
+def _fitted(module, frame: pd.DataFrame, regime=REGIME):
     """A model fitted as BaseRegressionModel.train does: FreqAI's kitchen, label statistics,
     MinMax feature and label pipelines, then ``RegimeGatedMoE.fit`` on the scaled rows."""
     config = {"freqai": {"feature_parameters": {"include_corr_pairlist": []}},
@@ -63,7 +64,7 @@ def _fitted(module, frame: pd.DataFrame):
     dk.label_pipeline = Pipeline([("scaler", SKLearnWrapper(MinMaxScaler((-1, 1))))])
     X, y, w = dk.feature_pipeline.fit_transform(features, labels, np.ones(len(features)))
     y, _, _ = dk.label_pipeline.fit_transform(y)
-    wrapper = SimpleNamespace(regime_config=REGIME, _states={},
+    wrapper = SimpleNamespace(regime_config=regime, _states={},
                               _regime_columns=module.RegimeGatedMoE._regime_columns)
     model = module.RegimeGatedMoE.fit(wrapper, {"train_features": X, "train_labels": y,
                                                 "train_weights": w}, dk)
@@ -122,3 +123,22 @@ def test_fit_and_predict_when_run_by_freqai_then_diagnostics_in_metadata_and_ser
     assert set(figures["fallback_regimes"]) <= set(figures["rows_per_expert"])
     assert serve["rows"] > 0 and sum(serve["serve_share"].values()) == pytest.approx(1.0)
     assert set(serve["serve_share"]) == set(figures["rows_per_expert"])
+
+
+def test_fit_when_dollar_profit_objective_then_experts_get_abs_label_weights(strategy_frame, monkeypatch):
+    module = _module()
+    seen = {}
+    fit = module.RegimeGatedModel.fit
+
+    def recording_fit(self, X, y, regime_X, sample_weight=None):  # the model's fit, weights kept
+        seen["weights"] = np.asarray(sample_weight)
+        return fit(self, X, y, regime_X, sample_weight=sample_weight)
+
+    monkeypatch.setattr(module.RegimeGatedModel, "fit", recording_fit)
+    profit = REGIME.model_copy(update={"target": TargetConfig(weighting="abs_return")})
+    wrapper, dk = _fitted(module, strategy_frame.iloc[:TRAIN_ROWS], regime=profit)
+
+    magnitude = dk.data_dictionary["train_labels"]["&-s_close"].abs().to_numpy()  # unscaled
+    # FreqAI's train_weights are 1 in _fitted; the label went through the MinMax scaler and back
+    np.testing.assert_allclose(seen["weights"], magnitude / magnitude.mean(), rtol=1e-6)
+    assert wrapper.model.mixtures["&-s_close"].global_expert is not None

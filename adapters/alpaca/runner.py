@@ -43,6 +43,7 @@ from adapters.alpaca.metrics import (
     TradeRecorder,
     compute_metrics,
     render_table,
+    strategy_closes,
 )
 from adapters.alpaca.nyse import MarketCalendar
 from adapters.alpaca.pdt import DayTradeCounter
@@ -210,7 +211,7 @@ def _finish(cerebro: bt.Cerebro, strategy_cls: type, journal: Path | None, title
     strat = cerebro.run(runonce=False)[0]
     trades = strat.analyzers.trades.get_analysis()
     equity = strat.analyzers.equity.get_analysis()
-    metrics = compute_metrics(trades, equity)
+    metrics = compute_metrics(trades, equity, strategy_closes(strat))
     return RunResult(strategy=strategy_cls.__name__, metrics=metrics, table=render_table(metrics, title),
                      trades=trades, equity=equity, journal=journal,
                      rejected=strat.analyzers.rejected.get_analysis(), instance=strat)

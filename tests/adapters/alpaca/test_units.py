@@ -89,7 +89,8 @@ def test_metrics_when_known_trades_and_curve_then_each_figure_as_defined():
     assert m.max_drawdown_frac == pytest.approx(0.2)
     assert m.recovered and m.recovery == timedelta(days=4)
     returns = equity.pct_change().dropna()
-    assert m.sharpe == pytest.approx(returns.mean() / returns.std() * math.sqrt(252))
+    # Freqtrade's calculate_sharpe_from_balance (daily returns, std ddof 0), 252 sessions a year
+    assert m.sharpe == pytest.approx(returns.mean() / returns.std(ddof=0) * math.sqrt(252))
     flags = red_flags(m)
     assert flags["avg_rr"] and flags["trade_count"] and not flags["win_rate"] and not flags["max_drawdown"]
 

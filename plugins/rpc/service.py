@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from freqtrade.data.btanalysis import trade_list_to_dataframe
 from freqtrade.persistence import PairLocks, Trade
@@ -32,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from plugins.core.clock import Clock
 from plugins.risk.journal import DecisionJournal, JournalError, journal_path
+from plugins.risk.stages import Stage, StageError, StageStore, demote, promote
 from plugins.risk.state import LOCK_PREFIX
 from plugins.rpc import status
 from plugins.rpc.botthread import BotThreadCalls
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 BRIEF_WINDOW = timedelta(hours=24)
 REVIEW_WINDOW = timedelta(days=7)
+COUNCIL_ROWS = 5
+#: The journal reason of council verdicts (``plugins.llm.council.JOURNAL_REASON``).
+COUNCIL_REASON = "council"
 
 
 @contextmanager
@@ -125,6 +130,90 @@ class SuiteService:
 
     def help(self) -> Answer:
         return status.help_answer()
+
+    def council(self, pair: str | None = None, limit: int = COUNCIL_ROWS) -> Answer:
+        """The council's latest ``limit`` verdicts (of ``pair``) from the journal the council
+        writes to (``ai_suite.llm.journal_path``); reading it runs no LLM call."""
+        path = self.llm.llm_config.journal_path
+        if not Path(path).is_file():
+            return status.council_answer([], pair)
+        with DecisionJournal(path) as journal:
+            rows = journal.query(pair=pair, reason=COUNCIL_REASON, kind="gate", limit=limit)
+        return status.council_answer(rows, pair)
+
+    def metrics(self) -> Answer:
+        """Seed 000's metrics table of this strategy's closed trades (first entry to now),
+        beside buy-and-hold of the whitelisted pairs over the same window from the bot's
+        analysed candles (the window the candles cover is said when shorter)."""
+        from plugins.research.metrics_table import (
+            buy_and_hold_curve,
+            compute_metrics,
+            realized_curve,
+            render_table,
+        )
+
+        now = self.clock.now()
+        name = self.guard.strategy_name
+        with freqtrade_session():
+            trades = trade_list_to_dataframe(list(Trade.get_trades(
+                [Trade.strategy == name, Trade.is_open.is_(False)]).all()))
+        balance = self.guard.starting_balance()
+        if balance is None or balance <= 0:
+            return Answer({"available": False}, "Metrics not available: the wallet's starting "
+                                                "balance is unknown.")
+        start = trades["open_date"].min() if len(trades) else now - REVIEW_WINDOW
+        curve = realized_curve(trades, start, now, balance)
+        closes = {pair: frame.set_index("date")["close"]
+                  for pair, frame in self.guard.analysed_frames().items() if len(frame)}
+        control = buy_and_hold_curve(closes, start, now, balance)
+        label = f"{len(closes)} pair(s) equal weight"
+        if len(control):
+            covered = control.index.min()
+            if covered > start:
+                label += f"; candles cover only {covered:%Y-%m-%d %H:%M} .. now"
+        else:
+            label = "no analysed candles in the window"
+        m = compute_metrics(trades["profit_abs"] if len(trades) else [], curve,
+                            control=control if len(control) else None, control_label=label)
+        title = (f"{name}: seed 000 metrics of closed trades, {start:%Y-%m-%d %H:%M} .. "
+                 f"{now:%Y-%m-%d %H:%M} UTC (closed-trade balance, daily)")
+        return status.metrics_answer(render_table(m, title), m.as_dict())
+
+    def _stage_store(self) -> StageStore:
+        """The bot's stage store (``<user_data_dir>/stages.json``, re-read at every loop).
+
+        Raises:
+            StageError: stages are off (the bot would ignore the change).
+        """
+        if not self.guard.stage_config.enabled:
+            raise StageError("deployment stages are off (ai_suite.stages.enabled is false): "
+                             "there is no stage to change")
+        return StageStore.for_config(dict(self.guard.config), True)
+
+    def stage_promote(self, by: str) -> Answer:
+        """Promote the strategy one stage if the promotion rules allow (``stages.promote``,
+        what ``python -m plugins.risk stage promote`` does); the bot applies it at its next
+        loop. Raises ``StageError`` (refused, with the reason)."""
+        cfg = self.guard.stage_config
+        name = self.guard.strategy_name
+        change = promote(self._stage_store(), name, cfg.promotion_min_trades,
+                         cfg.promotion_tolerance, self.clock.now(), by)
+        answer = status.stage_change_answer(name, change)
+        self.outbox.put(answer.text)
+        return answer
+
+    def stage_demote(self, to: str, by: str, reason: str) -> Answer:
+        """Demote the strategy to ``to`` (``shadow`` / ``canary``; ``stages.demote``).
+        Raises ``StageError`` (unknown stage, not earlier, no record)."""
+        try:
+            target = Stage(to)
+        except ValueError:
+            raise StageError(f"{to!r} is not a stage; use shadow or canary") from None
+        name = self.guard.strategy_name
+        change = demote(self._stage_store(), name, target, self.clock.now(), by, reason)
+        answer = status.stage_change_answer(name, change)
+        self.outbox.put(answer.text)
+        return answer
 
     # --- actions --------------------------------------------------------------------------
 

@@ -38,6 +38,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("ideas", "/ideas <thesis>: 1-3 LLM trade ideas (needs an API key or cassette)"),
     ("review", "LLM review of the last 7 days with a proposed tree change (tree strategies)"),
     ("approve", "/approve <id>: approve a review's tree change (new tree version)"),
+    ("council", "/council [pair]: the analyst council's latest verdicts (from its journal)"),
+    ("journal", "/journal [n] [reason]: the decision journal's last n rows (default 20)"),
+    ("drift", "alternative-data drift findings of the live providers"),
+    ("stage_promote", "promote the strategy one stage (asks; /stage_promote CONFIRM does it)"),
+    ("stage_demote", "/stage_demote shadow|canary [reason]: demote (asks; add CONFIRM)"),
+    ("suite_metrics", "seed 000 metrics table with red flags of the closed trades, vs buy & hold"),
     ("suite_help", "this list"),
 )
 
@@ -323,3 +329,46 @@ def help_answer() -> Answer:
     return Answer({"commands": [{"command": f"/{c}", "help": h} for c, h in COMMANDS]},
                   "\n".join(["freqtrade-ai-suite commands:",
                              *(f"/{c} - {h}" for c, h in COMMANDS)]))
+
+
+# --- /council, /suite_metrics, stage changes ------------------------------------------------
+
+def council_answer(rows: Sequence[JournalRow], pair: str | None) -> Answer:
+    """The council's latest verdicts (journal rows of reason ``council``, oldest first; their
+    ``detail`` is the verdict's JSON, ``plugins.llm.council.verdict_detail``)."""
+    import json
+
+    verdicts = []
+    for r in rows:
+        try:
+            detail = json.loads(r.detail)
+        except ValueError:
+            detail = {"summary": r.detail}
+        verdicts.append({"at": _iso(r.ts), "pair": r.pair, "decision": r.decision,
+                         "confidence": _num(detail.get("confidence")),
+                         "summary": detail.get("summary", ""), "abstained": detail.get("abstained", []),
+                         "reason": detail.get("reason", "")})
+    lines = []
+    for v in verdicts:
+        confidence = "" if v["confidence"] is None else f" (confidence {v['confidence']:.2f})"
+        lines.append(f"{v['at'][:16]} {v['pair'] or '-'}: {v['decision']}{confidence} - "
+                     f"{v['summary'] or v['reason']}")
+    scope = f" for {pair}" if pair else ""
+    return Answer({"pair": pair, "verdicts": verdicts},
+                  "\n".join([f"Council verdicts{scope} (latest last):", *lines]) if verdicts else
+                  f"No council verdict{scope} in the journal yet (python -m plugins.llm council "
+                  "writes them).")
+
+
+def metrics_answer(table: str, figures: Mapping[str, Any]) -> Answer:
+    """Seed 000's metrics table (``plugins.research.metrics_table``) and its figures."""
+    return Answer(dict(figures), table)
+
+
+def stage_change_answer(strategy: str, change: Any) -> Answer:
+    """A stage change done by a human command (``plugins.risk.stages.StageChange``)."""
+    before = change.from_stage.value if change.from_stage is not None else "-"
+    return Answer({"strategy": strategy, "from": before, "to": change.to_stage.value,
+                   "reason": change.reason, "by": change.by, "at": _iso(change.ts)},
+                  f"{strategy}: {before} -> {change.to_stage.value} ({change.reason}, "
+                  f"by {change.by}). The bot applies it at its next loop.")

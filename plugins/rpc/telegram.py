@@ -8,27 +8,42 @@ users when configured) exactly as for Freqtrade's commands, and answers go back 
 worker thread (``asyncio.to_thread``) so a slow answer (an LLM review) never blocks
 Freqtrade's own commands.
 
-Commands: see ``status.COMMANDS`` (``/suite_help`` lists them; Freqtrade's ``/help`` is its
-own).
+Commands: see ``status.COMMANDS``. ``/suite_help`` lists them, and so does Freqtrade's own
+``/help``: a second ``/help`` handler in a later handler group (python-telegram-bot runs one
+matching handler per group, in group order) answers right after Freqtrade's, with the suite's
+list; and the bot's command menu (``setMyCommands``, which Freqtrade leaves empty) holds the
+suite's commands and ``/help``. Freqtrade's files are not patched.
+
+Commands that change state ask first and act only on ``CONFIRM``: ``/killswitch_reset``,
+``/stage_promote``, ``/stage_demote <stage> [reason]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from telegram import BotCommand
 from telegram.constants import MessageLimit, ParseMode
 from telegram.ext import CommandHandler
 
+from plugins.risk.stages import StageError
 from plugins.rpc.botthread import BotLoopTimeout
 from plugins.rpc.llm_hooks import LlmRefused, LlmUnavailable
 from plugins.rpc.service import SuiteService
-from plugins.rpc.status import Answer
+from plugins.rpc.status import COMMANDS, Answer, JournalFilters
+
+logger = logging.getLogger(__name__)
 
 CONFIRM = "CONFIRM"
+#: The handler group of the suite's ``/help`` (Freqtrade's handlers are in group 0).
+HELP_GROUP = 1
+JOURNAL_DEFAULT_ROWS = 20
+JOURNAL_MAX_ROWS = 100
 Handler = Callable[[Any, Any, Any], Awaitable[None]]
 
 
@@ -66,6 +81,8 @@ def _command(name: str, answer: Callable[[Any, list[str]], Answer | str]) -> Han
             result = f"Refused: {err}"
         except BotLoopTimeout as err:
             result = f"Not done: {err}"
+        except StageError as err:
+            result = f"Refused: {err}"
         await reply(tg, result)
 
     handler.__name__ = handler.__qualname__ = f"suite_{name}"  # authorized_only logs it
@@ -92,6 +109,38 @@ def command_answers(service: SuiteService) -> dict[str, Callable[[Any, list[str]
             return "Usage: /approve <id> (the id of a review, see /review)"
         return service.approve(args[0], by=_user(update))
 
+    def council(update: Any, args: list[str]) -> Answer | str:
+        if len(args) > 1:
+            return "Usage: /council [pair] (the latest council verdicts, e.g. /council BTC/USDT)"
+        return service.council(args[0] if args else None)
+
+    def journal(update: Any, args: list[str]) -> Answer | str:
+        usage = (f"Usage: /journal [n] [reason] (the last n decisions, 1-{JOURNAL_MAX_ROWS}, "
+                 f"default {JOURNAL_DEFAULT_ROWS}; reason e.g. daily_loss)")
+        if len(args) > 2 or (args and not args[0].isdigit()):
+            return usage
+        limit = int(args[0]) if args else JOURNAL_DEFAULT_ROWS
+        if not 1 <= limit <= JOURNAL_MAX_ROWS:
+            return usage
+        return service.journal(JournalFilters(reason=args[1] if len(args) > 1 else None,
+                                              limit=limit))
+
+    def stage_promote(update: Any, args: list[str]) -> Answer | str:
+        if args != [CONFIRM]:
+            return (f"{service.stage().text}\n\nPromote {service.guard.strategy_name} one stage? "
+                    f"Send /stage_promote {CONFIRM}")
+        return service.stage_promote(by=_user(update))
+
+    def stage_demote(update: Any, args: list[str]) -> Answer | str:
+        if not args or args[0] not in ("shadow", "canary"):
+            return "Usage: /stage_demote shadow|canary [reason] (asks; add CONFIRM to do it)"
+        to, rest = args[0], args[1:]
+        if CONFIRM not in rest:
+            return (f"{service.stage().text}\n\nDemote {service.guard.strategy_name} to {to}? "
+                    f"Send /stage_demote {to} {CONFIRM} {' '.join(rest)}".rstrip())
+        reason = " ".join(a for a in rest if a != CONFIRM) or "manual (telegram)"
+        return service.stage_demote(to, by=_user(update), reason=reason)
+
     answers = {
         "regime": lambda update, args: service.regime(),
         "breakers": lambda update, args: service.breakers(),
@@ -101,6 +150,12 @@ def command_answers(service: SuiteService) -> dict[str, Callable[[Any, list[str]
         "ideas": ideas,
         "review": lambda update, args: service.review(),
         "approve": approve,
+        "council": council,
+        "journal": journal,
+        "drift": lambda update, args: service.drift(),
+        "stage_promote": stage_promote,
+        "stage_demote": stage_demote,
+        "suite_metrics": lambda update, args: service.metrics(),
         "suite_help": lambda update, args: service.help(),
     }
     return answers
@@ -108,12 +163,33 @@ def command_answers(service: SuiteService) -> dict[str, Callable[[Any, list[str]
 
 def build_handlers(tg: Any, service: SuiteService,
                    authorized_only: Callable[[Handler], Handler]) -> list[CommandHandler]:
-    """One ``CommandHandler`` per suite command, behind Freqtrade's ``authorized_only``."""
-    return [CommandHandler(name, partial(authorized_only(_command(name, answer)), tg))
-            for name, answer in command_answers(service).items()]
+    """One ``CommandHandler`` per suite command, behind Freqtrade's ``authorized_only``; the
+    last one is the suite's ``/help`` (for :data:`HELP_GROUP`, after Freqtrade's)."""
+    handlers = [CommandHandler(name, partial(authorized_only(_command(name, answer)), tg))
+                for name, answer in command_answers(service).items()]
+    suite_list = _command("help", lambda update, args: service.help())
+    handlers.append(CommandHandler("help", partial(authorized_only(suite_list), tg)))
+    return handlers
+
+
+def menu_commands() -> list[BotCommand]:
+    """The bot's command menu: Freqtrade's ``/help`` and every suite command (Bot API
+    ``setMyCommands``: names 1-32 lowercase characters, descriptions 1-256)."""
+    return [BotCommand("help", "Freqtrade's commands, then the suite's"),
+            *(BotCommand(name, text[:256]) for name, text in COMMANDS)]
 
 
 def register_handlers(tg: Any, handlers: list[CommandHandler]) -> None:
-    """Add ``handlers`` to Freqtrade's Telegram application on its own event loop."""
+    """Add ``handlers`` to Freqtrade's Telegram application on its own event loop (a ``/help``
+    handler to :data:`HELP_GROUP`, after Freqtrade's own), then set the command menu."""
     for handler in handlers:
-        tg._loop.call_soon_threadsafe(tg._app.add_handler, handler)
+        group = HELP_GROUP if "help" in handler.commands else 0
+        tg._loop.call_soon_threadsafe(partial(tg._app.add_handler, handler, group))
+    future = asyncio.run_coroutine_threadsafe(tg._app.bot.set_my_commands(menu_commands()),
+                                              tg._loop)
+    future.add_done_callback(_log_menu_failure)
+
+
+def _log_menu_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("Telegram command menu not set (setMyCommands): %s", future.exception())

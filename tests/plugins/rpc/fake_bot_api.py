@@ -28,6 +28,7 @@ class FakeBotApi:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message = 1
@@ -74,6 +75,7 @@ class FakeBotApi:
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         with self._cond:
             self.calls.append(method)
+            self.requests.append((method, params))
             self._cond.notify_all()
         if method == "getMe":
             return BOT

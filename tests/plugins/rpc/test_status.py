@@ -174,7 +174,8 @@ def test_suite_help_lists_every_command_the_telegram_module_registers(tmp_path):
     names = {c["command"].lstrip("/") for c in answer.data["commands"]}
     assert names == set(command_answers(service_for(guard)))
     assert {"regime", "breakers", "killswitch_reset", "stage", "brief", "ideas", "review",
-            "approve", "suite_help"} == names
+            "approve", "council", "journal", "drift", "stage_promote", "stage_demote",
+            "suite_metrics", "suite_help"} == names
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (59, "59s"), (61, "1m 01s"),

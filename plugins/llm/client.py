@@ -4,8 +4,11 @@
 ``AnthropicLlm`` implements it on the official SDK (``anthropic.Anthropic`` / ``AsyncAnthropic``,
 SDK >= 2, transport ``httpx2``):
 
-- the static instructions (``LlmRequest.system``) go in one system block marked
-  ``cache_control: {"type": "ephemeral"}``, so tools + system form a cached prefix and only the
+- the static instructions (``LlmRequest.system``) and the hook's stable reference
+  (``LlmRequest.context``: output schema, strategy-tree grammar, briefing template) go in the
+  system blocks; the last one is marked ``cache_control: {"type": "ephemeral"}`` only when
+  tools + system reach the model's minimum cacheable length (``plugins.llm.caching``: Anthropic
+  caches nothing shorter, silently), so tools + system form a cached prefix and only the
   dynamic data is billed at the full input rate on repeated calls;
 - structured output: ``output_format`` (a pydantic model) is sent through ``messages.parse``
   (JSON-schema structured output); tool use goes through ``messages.create`` with ``tools`` and
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import json
 import logging
 import os
 import threading
@@ -40,6 +44,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from plugins.core.secrets import register_secret, safe_cause
+from plugins.llm.caching import cacheable
 from plugins.llm.cassette import CassetteStore, canonical_json, prompt_hash_of
 from plugins.llm.config import LlmConfig
 from plugins.llm.errors import CassetteMissError, LlmCallError, LlmUnavailableError
@@ -57,6 +62,9 @@ class LlmRequest(BaseModel):
     Attributes:
         hook: who asks (``ideas``, ``council.momentum``, ...): ledger and cassette label.
         system: the static instructions (the cached prefix); must not hold per-call data.
+        context: the hook's stable reference text (output schema, grammar, briefing template),
+            sent as a second system block after ``system``; part of the cached prefix; must
+            not hold per-call data.
         messages: Messages API turns (``{"role": "user", "content": ...}``), the dynamic part.
         output_format: pydantic model of a JSON answer (structured output), or None.
         tools / tool_choice: Messages API tool definitions and choice (tool-use output).
@@ -68,6 +76,7 @@ class LlmRequest(BaseModel):
     hook: str
     system: str
     messages: tuple[dict[str, Any], ...]
+    context: str = ""
     output_format: type[BaseModel] | None = None
     tools: tuple[dict[str, Any], ...] = ()
     tool_choice: dict[str, Any] | None = None
@@ -230,13 +239,19 @@ class AnthropicLlm:
 
     def wire_request(self, request: LlmRequest) -> dict[str, Any]:
         """The Messages API request body for ``request`` (what is sent, hashed and stored)."""
-        cache_control: dict[str, str] = {"type": "ephemeral"}
-        if self.config.cache_ttl != "5m":
-            cache_control["ttl"] = self.config.cache_ttl
+        system = [{"type": "text", "text": request.system}]
+        if request.context:
+            system.append({"type": "text", "text": request.context})
+        prefix = "".join(json.dumps(dict(t), sort_keys=True) for t in request.tools)
+        if cacheable(prefix + "".join(b["text"] for b in system), self.config.model):
+            cache_control: dict[str, str] = {"type": "ephemeral"}
+            if self.config.cache_ttl != "5m":
+                cache_control["ttl"] = self.config.cache_ttl
+            system[-1]["cache_control"] = cache_control
         body: dict[str, Any] = {
             "model": self.config.model,
             "max_tokens": request.max_tokens or self.config.max_tokens,
-            "system": [{"type": "text", "text": request.system, "cache_control": cache_control}],
+            "system": system,
             "messages": [dict(m) for m in request.messages],
         }
         if request.tools:

@@ -22,6 +22,7 @@ recorded cassettes, so a rerun sees exactly the same verdicts and no live call i
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -36,7 +37,7 @@ from plugins.core.atomic import atomic_write
 from plugins.llm.briefing import Briefing, build_briefing
 from plugins.llm.client import LlmClient, LlmRequest
 from plugins.llm.errors import LlmCallError, LlmOutputError
-from plugins.llm.prompts import system_prompt, user_turn
+from plugins.llm.prompts import briefing_template, reference, schema_text, system_prompt, user_turn
 from plugins.llm.structured import JsonOutput, Structured, aask
 from plugins.risk.journal import DecisionJournal, JournalRow
 
@@ -141,6 +142,22 @@ def analyst_system(role: str) -> str:
     return system_prompt(f"{HOOK}.{role}", f"{_PREAMBLE}\n\nYour mandate - {MANDATES[role][0]}")
 
 
+@functools.cache
+def analyst_context() -> str:
+    """The analysts' stable reference (cached prefix): their output schema and the briefing
+    template."""
+    return reference(output_schema=schema_text(AnalystVerdict), market_briefing=briefing_template())
+
+
+@functools.cache
+def judge_context() -> str:
+    """The judge's stable reference (cached prefix): its output schema, the analysts' verdict
+    schema and the briefing template the analysts read."""
+    return reference(output_schema=schema_text(JudgeVerdict),
+                     analyst_verdict_schema=schema_text(AnalystVerdict),
+                     market_briefing_the_analysts_read=briefing_template())
+
+
 def analyst_request(role: str, briefing: Briefing) -> LlmRequest:
     """Analyst ``role``'s request: its slice of the briefing as a data block."""
     facts = briefing.facts()
@@ -149,7 +166,7 @@ def analyst_request(role: str, briefing: Briefing) -> LlmRequest:
                **({k: facts[k] for k in keys} if keys else facts)}
     turn = user_turn(f"Give your verdict as the {role} analyst.", market_data=context)
     return LlmRequest(hook=f"{HOOK}.{role}", system=analyst_system(role), messages=(turn,),
-                      output_format=AnalystVerdict, max_tokens=1024)
+                      output_format=AnalystVerdict, max_tokens=1024, context=analyst_context())
 
 
 def judge_request(briefing: Briefing, verdicts: dict[str, AnalystVerdict],
@@ -163,7 +180,7 @@ def judge_request(briefing: Briefing, verdicts: dict[str, AnalystVerdict],
                               "regime": briefing.regime.name if briefing.regime else None},
                      analyst_verdicts=panel)
     return LlmRequest(hook=f"{HOOK}.judge", system=JUDGE_SYSTEM, messages=(turn,),
-                      output_format=JudgeVerdict, max_tokens=1024)
+                      output_format=JudgeVerdict, max_tokens=1024, context=judge_context())
 
 
 def _dissent_problems(roles: Iterable[str]):

@@ -23,7 +23,7 @@ from plugins.core.atomic import atomic_write
 from plugins.llm.briefing import Briefing, render_markdown
 from plugins.llm.client import LlmClient, LlmRequest
 from plugins.llm.errors import LlmCallError, LlmOutputError
-from plugins.llm.prompts import system_prompt, user_turn
+from plugins.llm.prompts import briefing_template, reference, schema_text, system_prompt, user_turn
 from plugins.llm.structured import JsonOutput, ask
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,16 @@ class IdeasResult(BaseModel):
     billed_usd: float = 0.0
 
 
+#: The stable reference of the cached prefix: the output schema and the briefing template.
+CONTEXT = reference(output_schema=schema_text(TradeIdeas), market_briefing=briefing_template())
+
+
 def ideas_request(briefing: Briefing, thesis: str) -> LlmRequest:
     """The request: static instructions; briefing facts and the thesis as data blocks."""
     turn = user_turn("Generate 1-3 trade ideas from the briefing and the thesis above.",
                      market_briefing=briefing.facts(), investment_thesis=thesis)
-    return LlmRequest(hook=HOOK, system=SYSTEM, messages=(turn,), output_format=TradeIdeas)
+    return LlmRequest(hook=HOOK, system=SYSTEM, messages=(turn,), output_format=TradeIdeas,
+                      context=CONTEXT)
 
 
 def generate_ideas(client: LlmClient, briefing: Briefing, thesis: str,

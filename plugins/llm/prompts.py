@@ -42,3 +42,26 @@ def user_turn(task: str, **blocks: Any) -> dict[str, Any]:
     """One user turn: the data blocks, then the task."""
     parts = [data_block(name, value) for name, value in blocks.items()]
     return {"role": "user", "content": "\n\n".join([*parts, task.strip()])}
+
+
+def schema_text(model: Any) -> str:
+    """The JSON schema of a pydantic model (``model_json_schema``), compact and sorted: the
+    output format as stable reference text for the cached prefix."""
+    return json.dumps(model.model_json_schema(), indent=1, sort_keys=True)
+
+
+def reference(**sections: str) -> str:
+    """The hook's stable reference (``LlmRequest.context``): named sections, in order. Static
+    text only (schemas, grammar, templates): it is part of the cached prefix."""
+    parts = [f"REFERENCE: {name.replace('_', ' ')}\n{text.strip()}" for name, text in sections.items()]
+    return "\n\n".join(["Stable reference for every call of this task (no market data here):",
+                        *parts])
+
+
+def briefing_template() -> str:
+    """What every field of the market briefing data block means (the ``Briefing`` schema with
+    its units and sources), for hooks that read a briefing."""
+    from plugins.llm.briefing import Briefing
+
+    return (f"{Briefing.__doc__}\n\nThe market briefing data block follows this JSON schema "
+            f"(null or missing fields: the series was unavailable or stale):\n{schema_text(Briefing)}")

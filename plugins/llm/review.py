@@ -22,6 +22,7 @@ for every engine when installed, and marks the review approved (a second approva
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from plugins.core.atomic import atomic_write
 from plugins.core.errors import SuiteError
 from plugins.llm.client import LlmClient, LlmRequest
 from plugins.llm.errors import LlmCallError, LlmOutputError
-from plugins.llm.prompts import system_prompt, user_turn
+from plugins.llm.prompts import reference, schema_text, system_prompt, user_turn
 from plugins.llm.review_stats import ReviewStats, plot_equity, render_stats
 from plugins.llm.structured import JsonOutput, ask
 from plugins.llm.treefiles import base_name, compile_engines, next_version, renamed, write_new
@@ -198,6 +199,15 @@ def apply_changes(tree: StrategyTree, changes: list[TreeChange]
     return current, applied, rejected
 
 
+@functools.cache
+def review_context() -> str:
+    """The review's stable reference (cached prefix): its output schema and the strategy-tree
+    grammar (document layout, condition grammar, series names) its proposals must follow."""
+    from plugins.llm.structure import tree_guide
+
+    return reference(output_schema=schema_text(ReviewNarrative), strategy_tree_grammar=tree_guide())
+
+
 def review_request(stats: ReviewStats, tree: StrategyTree, trades: pd.DataFrame, notes: str) -> LlmRequest:
     """The request: figures, a trade sample, the tree and the user's notes as data blocks."""
     columns = [c for c in ("pair", "open_date", "close_date", "profit_ratio", "profit_abs",
@@ -210,7 +220,7 @@ def review_request(stats: ReviewStats, tree: StrategyTree, trades: pd.DataFrame,
                      statistics=stats.model_dump(mode="json"), trade_sample=records,
                      strategy_tree=dumps_tree(tree, "yaml"), owner_notes=notes)
     return LlmRequest(hook=HOOK, system=SYSTEM, messages=(turn,), output_format=ReviewNarrative,
-                      max_tokens=3000)
+                      max_tokens=3000, context=review_context())
 
 
 def review_id(stats: ReviewStats, tree: StrategyTree) -> str:

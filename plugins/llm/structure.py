@@ -28,7 +28,7 @@ HOOK = "structure"
 TOOL_NAME = "submit_strategy_tree"
 
 
-def _tree_guide() -> str:
+def tree_guide() -> str:
     from plugins.strategy_tree import grammar, schema
 
     return (f"Document layout and units (from the schema):\n{schema.__doc__}\n\nCondition grammar:\n"
@@ -42,7 +42,7 @@ tree document ({{"strategy": {{...}}}}). Use only the series and syntax below; d
 fields. If a rule cannot be expressed, leave it out and mention it in the tree's description.
 If the tool reports problems, fix every one and call it again.
 
-{_tree_guide()}""")
+{tree_guide()}""")
 
 
 def tree_tool() -> dict[str, Any]:

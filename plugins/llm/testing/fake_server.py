@@ -13,9 +13,14 @@ talk to it unchanged through ``base_url``:
 The model is a script: ``Rule``s matched against the request's system prompt (a substring,
 e.g. ``HOOK: council.momentum``) and optionally its last user turn; each rule plays its
 ``Reply``s in order and repeats the last one. Answers are deterministic: ids derive from the
-request, token counts from its size (4 characters a token). Prompt caching is simulated: the
-prefix up to the last ``cache_control`` breakpoint (tools, then system) is billed as
-``cache_creation_input_tokens`` the first time and ``cache_read_input_tokens`` afterwards.
+request, token counts from its size (4 characters a token). Prompt caching is simulated as the
+API does it: the prefix up to the last ``cache_control`` breakpoint (tools, then system) is
+cached only when it holds at least the model's documented minimum
+(``plugins.llm.caching.min_cacheable_tokens``: 1024 tokens for most Sonnet/Opus models, 2048 or
+4096 for Haiku models); then it is billed as ``cache_creation_input_tokens`` the first time and
+``cache_read_input_tokens`` afterwards, and ``input_tokens`` counts only what follows it. A
+shorter marked prefix is silently not cached: both cache counts are 0 and every token is
+``input_tokens``.
 
 Run alone with the default script (``script.default_model``, for manual cassette recording)::
 
@@ -35,6 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from plugins.llm.caching import min_cacheable_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +160,8 @@ class FakeModel:
                 cached_upto = "".join(prefix_parts)
         everything = "".join(prefix_parts) + json.dumps(body.get("messages"), sort_keys=True)
         created = read = 0
+        if cached_upto and tokens(cached_upto) < min_cacheable_tokens(str(body.get("model", ""))):
+            cached_upto = None  # below the model's minimum: the API caches nothing, silently
         if cached_upto:
             key = hashlib.sha256(cached_upto.encode()).hexdigest()
             with self._lock:

@@ -22,6 +22,7 @@ from plugins.llm.errors import (
     LlmOutputError,
     LlmUnavailableError,
 )
+from plugins.llm.caching import min_cacheable_tokens
 from plugins.llm.ledger import CallRecord, TokenUsage
 from plugins.llm.structured import JsonOutput, ToolOutput, ask
 from plugins.llm.testing.fake_server import Reply, message_body
@@ -44,29 +45,50 @@ def request(**changes) -> LlmRequest:
     return LlmRequest(**{**base, **changes})
 
 
+#: Stable reference text long enough to cross Sonnet's 1024-token minimum (4 chars a token).
+REFERENCE = "REFERENCE: output schema\n" + "field: meaning and unit. " * 180
+
+
 def test_call_when_answer_valid_then_parsed_billed_and_cached_prefix_reported(fake_model, fake_server,
                                                                               make_llm):
     fake_model.add("HOOK: test", Reply.json({"stance": "bullish", "confidence": 0.7}))
     llm = make_llm()
     assert isinstance(llm, LlmClient)
 
-    first = ask(llm, request(), JsonOutput(Verdict))
-    second = ask(llm, request(messages=({"role": "user", "content": "other data"},)), JsonOutput(Verdict))
+    first = ask(llm, request(context=REFERENCE), JsonOutput(Verdict))
+    second = ask(llm, request(context=REFERENCE, messages=({"role": "user", "content": "other data"},)),
+                 JsonOutput(Verdict))
 
     assert first.value == Verdict(stance="bullish", confidence=0.7)
     sent = fake_model.requests[0]
     assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["x-stainless-helper"] == "messages.parse"
-    assert sent.body["system"] == [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
+    assert sent.body["system"] == [{"type": "text", "text": SYSTEM},
+                                   {"type": "text", "text": REFERENCE,
+                                    "cache_control": {"type": "ephemeral"}}]
     schema = sent.body["output_config"]["format"]
     assert schema["type"] == "json_schema" and schema["schema"]["additionalProperties"] is False
-    assert first.replies[0].usage.cache_creation_input_tokens > 0
     written = first.replies[0].usage.cache_creation_input_tokens
+    assert written >= min_cacheable_tokens("claude-sonnet-4-6")
     assert second.replies[0].usage.cache_read_input_tokens == written
     assert second.cost_usd < first.cost_usd, "a cache read costs a tenth of a cache write"
     [row1, row2] = llm.ledger.calls()
     assert (row1.prompt_hash, row1.model, row1.source) == (first.prompt_hashes[0], "claude-sonnet-4-6", "api")
     assert row2.usage.cache_read_input_tokens > 0 and row2.billed_usd == pytest.approx(second.cost_usd)
+
+
+def test_call_when_prefix_below_model_minimum_then_not_marked_and_nothing_cached(fake_model, fake_server,
+                                                                                make_llm):
+    fake_model.add("HOOK: test", Reply.json({"stance": "bullish", "confidence": 0.7}))
+    llm = make_llm()
+
+    first = ask(llm, request(), JsonOutput(Verdict))
+    second = ask(llm, request(), JsonOutput(Verdict))
+
+    assert fake_model.requests[0].body["system"] == [{"type": "text", "text": SYSTEM}]
+    for result in (first, second):
+        usage = result.replies[0].usage
+        assert usage.cache_creation_input_tokens == usage.cache_read_input_tokens == 0
 
 
 def test_tool_use_when_input_invalid_then_error_result_fed_back_and_fixed(fake_model, fake_server, make_llm):

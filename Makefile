@@ -20,12 +20,15 @@ help:
 	@echo "make demo   - setup + data + walk-forward FreqAI backtest on real candles, offline"
 	@echo "make test   - setup + the whole test suite (incl. slow end-to-end tests)"
 	@echo "make setup  - create $(VENV) with the pinned dependencies and this project (editable)"
-	@echo "make data   - fill $(DATADIR) from \$$SUITE_DATA_DIR (default ../shared/data) or download"
+	@echo "make data   - fill $(DATADIR) and the alt-data cache from \$$SUITE_DATA_DIR (default"
+	@echo "              ../shared/data), or download them (no bundle, or SUITE_DATA_DIR=none)"
 	@echo "make bench  - run the quick benchmarks under bench/ (ratios against a baseline)"
 	@echo "make bench-moe - RegimeGatedMoE vs LightGBMRegressor on the demo window (long)"
 	@echo "make sweep-demo - a small optuna sweep of RegimeMoE on local Ray (config/sweeps/demo.yaml)"
 	@echo "make edge   - issue 20's edge search (config/sweeps/edge.yaml), its gates, and the edge report"
 	@echo "              (default, LightGBM baseline, trend rule, buy-and-hold) on the untouched final period (long)"
+	@echo "make trees  - recompile the strategy trees (strategies/trees -> strategies/compiled)"
+	@echo "make clean  - delete FreqAI models, backtest results and logs under user_data/"
 	@echo "make dryrun - paper trading (freqtrade trade --dry-run) on replayed real candles, offline;"
 	@echo "              REST API/FreqUI on 127.0.0.1:8080 (needs FREQTRADE__API_SERVER__USERNAME/PASSWORD)"
 
@@ -37,9 +40,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@touch $@
 
+# Without a bundle (SUITE_DATA_DIR=none, or neither it nor ../shared/data): candles by freqtrade
+# download-data, alt data from the providers' APIs (keyless where possible) and the FOMC/CPI
+# calendar kept in the repo. DATA_CONFIGS / DOWNLOAD_TIMERANGE: other configs (the CI test
+# points the exchange and the providers at local servers) and the candles' download range.
+DATA_CONFIGS ?= -c config/base.json
+DOWNLOAD_TIMERANGE ?= 20230101-
+
 data: setup
-	$(PY) -m plugins.marketdata sync --datadir $(DATADIR) -c config/base.json
-	$(PY) -m plugins.altdata -c config/base.json import-shared
+	$(PY) -m plugins.marketdata sync --datadir $(DATADIR) $(DATA_CONFIGS) \
+	  --download-timerange $(DOWNLOAD_TIMERANGE)
+	$(PY) -m plugins.altdata $(DATA_CONFIGS) sync
 
 # --cache none: always run the backtest (Freqtrade's default `--cache day` would print an identical
 # earlier result instead). FreqAI models are still reused from user_data/models/ when unchanged.

@@ -4,8 +4,14 @@
         Load the real series shipped in DIR (default $SUITE_DATA_DIR, else ../shared/data)
         through each provider's own parser into the cache (what ``make data`` runs).
     python -m plugins.altdata download [--providers NAME ...] [--start DATE] [--end DATE]
-        Fetch from the real APIs (internet; FRED needs FRED_API_KEY, CryptoPanic
-        CRYPTOPANIC_API_KEY), incrementally.
+        Fetch from the real APIs (internet; FRED by API with FRED_API_KEY, else its keyless CSV
+        download; CryptoPanic needs CRYPTOPANIC_API_KEY), incrementally.
+    python -m plugins.altdata sync [--bundle DIR] [--start DATE]
+        What ``make data`` runs: ``import-shared`` from the bundle when there is one (DIR, else
+        $SUITE_DATA_DIR, else ../shared/data when it exists; SUITE_DATA_DIR=none: no bundle);
+        otherwise, a plain clone: the FOMC/CPI calendar kept in the repo
+        (plugins/altdata/calendar_data, warns once it needs an update) and ``download`` of every
+        enabled provider from its real API, keyless where the source allows it.
     Both also handle the news headlines (``plugins.altdata.news``) and score them offline.
 
 Exit status 0 on success; 1 with a message when a provider fails, data is missing or a cache
@@ -24,7 +30,7 @@ import pandas as pd
 from rich.progress import Progress
 
 from plugins.altdata.cache import AltDataCache
-from plugins.altdata.calendar import CPI_FILE, FOMC_FILE
+from plugins.altdata.calendar import CPI_FILE, FOMC_FILE, install_shipped_calendar
 from plugins.altdata.config import AltDataConfig
 from plugins.altdata.contract import utc
 from plugins.altdata.errors import AltDataError
@@ -56,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--start", type=utc_date, default="2017-01-01",
                       help="UTC date (YYYY-MM-DD), used when nothing is cached")
     down.add_argument("--end", type=utc_date, default=None, help="UTC date (default: now)")
+    sync = sub.add_parser("sync", help="the bundle if there is one, else the repo's calendar and "
+                                       "the real APIs (make data)")
+    sync.add_argument("--bundle", type=Path, default=None,
+                      help="data bundle folder (default: $SUITE_DATA_DIR, else ../shared/data "
+                           "when it exists; SUITE_DATA_DIR=none: no bundle)")
+    sync.add_argument("--start", type=utc_date, default="2017-01-01",
+                      help="without a bundle: first UTC date (YYYY-MM-DD) to download when "
+                           "nothing is cached")
     return parser
 
 
@@ -74,6 +88,22 @@ def utc_date(text: str) -> pd.Timestamp:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD (UTC), "
                                          "e.g. 2024-01-01")
     return utc(stamp)
+
+
+#: ``SUITE_DATA_DIR`` value meaning "no bundle" (a plain clone; ``sync`` downloads).
+NO_BUNDLE = "none"
+
+
+def find_bundle(arg: Path | None) -> Path | None:
+    """The bundle ``sync`` uses: ``arg``, else ``$SUITE_DATA_DIR`` (``none``: no bundle), else
+    ``../shared/data`` when it exists; None = download. Same rule as ``plugins.marketdata``."""
+    if arg is not None:
+        return arg
+    env = os.environ.get("SUITE_DATA_DIR")
+    if env:
+        return None if env.strip().lower() == NO_BUNDLE else Path(env)
+    default = Path("../shared/data")
+    return default if default.is_dir() else None
 
 
 def _bundle(arg: Path | None) -> Path:
@@ -143,12 +173,20 @@ def main(argv: list[str] | None = None) -> int:
                               AltDataConfig)
         cache = AltDataCache(config.cache_dir)
         now = pd.Timestamp(SYSTEM_CLOCK.now())
-        if args.command == "import-shared":
-            bundle = _bundle(args.bundle)
+        bundle = find_bundle(args.bundle) if args.command == "sync" else None
+        if args.command == "import-shared" or bundle is not None:
+            bundle = _bundle(args.bundle or bundle)
             count = import_shared(bundle, config)
             news = import_shared_news(bundle, config, now)
             print(f"Alt data: {count} providers, {news} news providers and the FOMC/CPI calendar "
                   f"in {cache.root}")
+        elif args.command == "sync":
+            print("No data bundle (SUITE_DATA_DIR unset or none, ../shared/data absent): the "
+                  "FOMC/CPI calendar kept in the repo, the rest from the providers' APIs.")
+            install_shipped_calendar(cache.root / "calendar", now.date())
+            download(cache, build_providers(config), args.start, now)
+            download_news(config, build_news_providers(config), args.start, now, now)
+            print(f"Alt data downloaded into {cache.root}")
         else:
             providers = build_providers(config)
             news_providers = build_news_providers(config)

@@ -18,12 +18,21 @@ at 23:59 New York time of their date: never earlier than they were known.
 
 from __future__ import annotations
 
+import logging
+import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+#: The calendar kept in the repo for a plain clone without the data bundle (``SOURCES.md`` there:
+#: publishers, provenance); ``install_shipped_calendar`` warns once this date has passed.
+SHIPPED_DIR = Path(__file__).parent / "calendar_data"
+SHIPPED_UPDATE_AFTER = date(2026, 12, 10)
 
 NEW_YORK = "America/New_York"
 FOMC = "FOMC"
@@ -111,3 +120,27 @@ def _local_time(dates: pd.Series, hhmm: str) -> pd.Series:
 
 def _ns(ts: pd.Series) -> np.ndarray:
     return pd.to_datetime(ts, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def install_shipped_calendar(dest: Path, today: date) -> bool:
+    """Copy the repo's FOMC/CPI calendar (:data:`SHIPPED_DIR`) into ``dest`` (the cache's
+    ``calendar/`` folder), for a plain clone without the data bundle. Files already in ``dest``
+    (from a bundle, or edited by the user) are kept.
+
+    Returns True when ``today`` (UTC date) is after :data:`SHIPPED_UPDATE_AFTER`; then a warning
+    says the calendar has run out and where its next rows come from.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (FOMC_FILE, CPI_FILE):
+        if not (dest / name).is_file():
+            tmp = dest / f".{name}.tmp"
+            shutil.copyfile(SHIPPED_DIR / name, tmp)
+            tmp.replace(dest / name)
+    stale = today > SHIPPED_UPDATE_AFTER
+    if stale:
+        logger.warning("The FOMC/CPI calendar kept in the repo (%s) ends %s: add the next year's "
+                       "FOMC decision days (federalreserve.gov/monetarypolicy/fomccalendars.htm) and "
+                       "CPI release days (bls.gov/schedule/news_release/cpi.htm), see SOURCES.md "
+                       "there; until then no blackout or calendar feature knows a later event",
+                       SHIPPED_DIR, SHIPPED_UPDATE_AFTER)
+    return stale

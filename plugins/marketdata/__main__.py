@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="fill the data dir from a bundle or by download")
     sync.add_argument("--bundle", type=Path, default=None,
-                      help="data bundle (default: $SUITE_DATA_DIR, else ../shared/data)")
+                      help="data bundle (default: $SUITE_DATA_DIR, else ../shared/data when it "
+                           "exists; SUITE_DATA_DIR=none: no bundle, download)")
     sync.add_argument("--datadir", type=Path, default=Path("user_data/data/binance"),
                       help="Freqtrade's data dir for the candles")
     sync.add_argument("-c", "--config", type=Path, action="append", default=None,
@@ -45,7 +46,7 @@ def _bundle(arg: Path | None) -> Path | None:
         return arg
     env = os.environ.get("SUITE_DATA_DIR")
     if env:
-        return Path(env)
+        return None if env.strip().lower() == "none" else Path(env)  # none: no bundle, download
     return DEFAULT_BUNDLE if DEFAULT_BUNDLE.is_dir() else None
 
 
@@ -62,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Candles in {args.datadir}: {len(report.copied)} copied, "
                   f"{len(report.unchanged)} up to date (from {bundle}).")
         else:
-            print("No data bundle found (SUITE_DATA_DIR unset, ../shared/data absent): "
+            print("No data bundle (SUITE_DATA_DIR unset or none, ../shared/data absent): "
                   "downloading from the exchange.")
-            download_candles(configs, needs, args.download_timerange)
+            download_candles(configs, needs, args.download_timerange, args.datadir)
         missing = missing_candles(args.datadir, needs)
         if missing:
             raise DataNotFoundError(

@@ -73,11 +73,13 @@ def sync_candles(bundle: Path, datadir: Path) -> SyncReport:
     return report
 
 
-def download_candles(config_files: list[Path], needs: list[CandleNeed], timerange: str) -> None:
+def download_candles(config_files: list[Path], needs: list[CandleNeed], timerange: str,
+                     datadir: Path | None = None) -> None:
     """Download the needed candles with ``freqtrade download-data`` (needs internet).
 
     Uses the exchange of the given configs (without the offline overlay, so the real
-    exchange), the pairs and timeframes of ``needs`` and ``timerange`` (``YYYYMMDD-``).
+    exchange), the pairs and timeframes of ``needs`` and ``timerange`` (``YYYYMMDD-``), into
+    ``datadir`` (default: the configs' own ``datadir``).
 
     Raises:
         DataNotFoundError: the download failed; the message gives freqtrade's exit status.
@@ -88,6 +90,8 @@ def download_candles(config_files: list[Path], needs: list[CandleNeed], timerang
     for f in config_files:
         cmd += ["-c", str(f)]
     cmd += ["--pairs", *pairs, "--timeframes", *timeframes, "--timerange", timerange]
+    if datadir is not None:
+        cmd += ["--datadir", str(datadir)]
     logger.info("Downloading candles: %s", " ".join(cmd))
     result = subprocess.run(cmd, check=False)
     if result.returncode != 0:

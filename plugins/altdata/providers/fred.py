@@ -14,6 +14,13 @@ rows, more than any of these series has). Key: ``api_key`` or the ``FRED_API_KEY
 variable; FRED takes it only as a query parameter, so it is registered with
 ``plugins.core.secrets``: masked in raised messages and in every log line (urllib3's show the URL).
 
+Without a key the series comes from FRED's keyless graph download instead (what the "Download
+CSV" link of every series page fetches): ``GET https://fred.stlouisfed.org/graph/fredgraph.csv?
+id=DGS10&cosd=YYYY-MM-DD&coed=YYYY-MM-DD``, answering ``observation_date,DGS10`` then one
+``YYYY-MM-DD,value`` row per observation (older answers name the first column ``DATE``; a
+missing value is ``.`` or empty). It is turned into the API's JSON shape, so one parser serves
+both. With ``base_url`` pointed elsewhere (a local server in tests), the graph path goes there too.
+
 Publication (``available_at``): the underlying release's official time, America/New_York (zoneinfo,
 DST-correct), on a day rolled past weekends and US federal holidays (pandas' calendar: at worst a day
 late, never early). D = observation day, M = observation month; stale = ``max_staleness``.
@@ -65,6 +72,8 @@ logger = logging.getLogger(__name__)
 
 BASE_URL = "https://api.stlouisfed.org"
 PATH = "/fred/series/observations"
+GRAPH_BASE_URL = "https://fred.stlouisfed.org"
+GRAPH_PATH = "/graph/fredgraph.csv"
 KEY_ENV = "FRED_API_KEY"
 CPI_CALENDAR_FILE = Path("macro/calendar/cpi_release_dates.csv")  # relative to the bundle
 NEW_YORK = ZoneInfo("America/New_York")
@@ -158,14 +167,16 @@ class FredProvider(AltDataProvider):
         self.cpi_calendar = cpi_calendar
         self._cpi_release: dict[str, np.datetime64] | None = None  # loaded on first use
         self.client = HttpClient(self.name, base_url, http)
+        self.graph_client = HttpClient(self.name, GRAPH_BASE_URL if base_url == BASE_URL
+                                       else base_url, http)
 
     def download(self, start: pd.Timestamp, end: pd.Timestamp) -> Any:
-        """Observations dated ``start.date() .. end.date()``, as decoded JSON."""
+        """Observations dated ``start.date() .. end.date()``, as decoded JSON (the API's answer
+        with a key, the keyless CSV download in the API's shape without one)."""
         key = self._api_key or os.environ.get(KEY_ENV, "")
         register_secret(key)  # masked in every error and log line (plugins.core.secrets)
         if not key:
-            raise ProviderConfigError(f"{self.name}: FRED needs an API key; set the {KEY_ENV} "
-                                      "environment variable (https://fred.stlouisfed.org/docs/api/api_key.html)")
+            return self._download_graph_csv(start, end)
         params = {"series_id": self.series_id, "api_key": key, "file_type": "json",
                   "observation_start": f"{start:%Y-%m-%d}", "observation_end": f"{end:%Y-%m-%d}"}
         try:
@@ -176,6 +187,28 @@ class FredProvider(AltDataProvider):
             failure = (ProviderConfigError(f"{self.name}: FRED rejected the key in {KEY_ENV}: {message}")
                        if rejected else type(err)(message))
         raise failure
+
+    def _download_graph_csv(self, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, Any]:
+        """The keyless ``fredgraph.csv`` (module docstring) as ``{"observations": [...]}``.
+
+        Raises:
+            ProviderSchemaError: not a two-column CSV of dates and values.
+            AltDataError: the download failed (``HttpClient``'s errors).
+        """
+        text = self.graph_client.get_text(GRAPH_PATH, params={
+            "id": self.series_id, "cosd": f"{start:%Y-%m-%d}", "coed": f"{end:%Y-%m-%d}"})
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        header = lines[0].split(",") if lines else []
+        if len(header) != 2 or header[1].strip() != self.series_id:
+            raise ProviderSchemaError(
+                f"{self.name}: {GRAPH_PATH} answer is not 'observation_date,{self.series_id}' CSV "
+                f"(header: {lines[0][:80] if lines else 'empty'!r}); see "
+                "https://fred.stlouisfed.org/docs/api/fred/")
+        observations = []
+        for line in lines[1:]:
+            day, _, value = line.partition(",")
+            observations.append({"date": day.strip(), "value": value.strip() or "."})
+        return {"observations": observations}
 
     def parse(self, raw: Any) -> pd.DataFrame:
         """``observations[*].date`` -> index (00:00 UTC), ``observations[*].value`` -> ``value``."""

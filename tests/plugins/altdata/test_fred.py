@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from plugins.altdata.contract import AVAILABLE_AT
-from plugins.altdata.errors import ProviderConfigError, ProviderUnavailableError
-from plugins.altdata.providers.fred import CPI_CALENDAR_FILE, FRED_SERIES, FredProvider
+from plugins.altdata.errors import ProviderConfigError, ProviderSchemaError, ProviderUnavailableError
+from plugins.altdata.providers.fred import (
+    CPI_CALENDAR_FILE,
+    FRED_SERIES,
+    GRAPH_BASE_URL,
+    GRAPH_PATH,
+    FredProvider,
+)
 from tests.conftest import bundle_dir
 from tests.plugins.altdata.cases_fred import DUMMY_KEY
 from tests.plugins.altdata.provider_cases import FAST_HTTP
@@ -44,11 +50,46 @@ def test_parse_when_value_is_dot_then_nan_and_other_values_numeric():
     assert frame["value"].dtype == "float64"
 
 
-def test_download_when_no_key_anywhere_then_config_error_naming_env_var(monkeypatch):
-    monkeypatch.delenv("FRED_API_KEY", raising=False)
-    fred = FredProvider("DGS10", base_url="http://127.0.0.1:9", http=FAST_HTTP)
+def graph_csv(series_id: str, first: str, last: str, header: str = "observation_date") -> str:
+    """FRED's keyless ``fredgraph.csv`` of the shipped series (missing values empty, as FRED
+    writes them today)."""
+    rows = provider(series_id).wire_from_shared(bundle_dir())["observations"]
+    lines = [f"{header},{series_id}"] + [
+        f"{r['date']},{'' if r['value'] == '.' else r['value']}" for r in rows
+        if first <= r["date"] <= last]
+    return "\n".join(lines) + "\n"
 
-    with pytest.raises(ProviderConfigError, match="FRED_API_KEY"):
+
+@pytest.mark.parametrize("header", ["observation_date", "DATE"])
+def test_download_when_no_key_then_keyless_fredgraph_csv_gives_the_same_series(
+        monkeypatch, httpserver, header):
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    httpserver.expect_request(GRAPH_PATH, query_string={
+        "id": "DGS10", "cosd": "2024-01-01", "coed": "2024-01-31"}).respond_with_data(
+        graph_csv("DGS10", "2024-01-01", "2024-01-31", header), content_type="text/csv")
+    keyless = FredProvider("DGS10", base_url=httpserver.url_for("").rstrip("/"), http=FAST_HTTP,
+                           cpi_calendar=bundle_dir() / CPI_CALENDAR_FILE)
+
+    frame = keyless.fetch("2024-01-01", "2024-01-31")
+
+    keyed = provider("DGS10")
+    expected = keyed.finalize(keyed.parse(keyed.wire_from_shared(bundle_dir())))
+    expected = expected.loc["2024-01-01":"2024-01-31"]
+    pd.testing.assert_frame_equal(frame, expected, check_freq=False)
+    assert np.isnan(frame.loc["2024-01-15", "value"].item())  # holiday: empty in the CSV
+
+
+def test_download_when_no_key_then_the_graph_host_is_freds_own():
+    assert FredProvider("DGS10").graph_client.base_url == GRAPH_BASE_URL
+
+
+def test_download_when_keyless_answer_is_not_the_series_csv_then_schema_error(monkeypatch,
+                                                                                 httpserver):
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    httpserver.expect_request(GRAPH_PATH).respond_with_data("<html>maintenance</html>")
+    fred = FredProvider("DGS10", base_url=httpserver.url_for("").rstrip("/"), http=FAST_HTTP)
+
+    with pytest.raises(ProviderSchemaError, match="observation_date,DGS10"):
         fred.fetch("2024-01-01", "2024-01-31")
 
 

@@ -62,6 +62,37 @@ DEFAULT_PRICING: dict[str, ModelPrice] = {
 }
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class WeeklyReviewConfig(BaseModel):
+    """``ai_suite.llm.weekly_review``: the review a running bot writes by itself once a week.
+
+    Attributes:
+        enabled: run it (off by default: it calls the LLM and spends budget).
+        weekday: ``mon`` .. ``sun`` (UTC).
+        time_utc: ``HH:MM`` (UTC, 24 h); the review runs at the first bot loop at or after
+            that time and once per week (a restart does not repeat it; a week missed while the
+            bot was down is reviewed once at the next start).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time_utc: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @property
+    def weekday_index(self) -> int:
+        """Monday = 0 .. Sunday = 6 (``datetime.weekday()``)."""
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time_utc.split(":")
+        return int(hour), int(minute)
+
+
 class LlmConfig(BaseModel):
     """``ai_suite.llm``.
 
@@ -89,6 +120,7 @@ class LlmConfig(BaseModel):
         journal_path: decision journal the council writes its verdicts to.
         council_roles: analyst roles run in parallel before the judge.
         council_quorum: fewest analyst verdicts the judge needs; fewer means abstain.
+        weekly_review: the scheduled weekly review (``WeeklyReviewConfig``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -112,6 +144,7 @@ class LlmConfig(BaseModel):
     journal_path: Path = Path("user_data/llm/journal.council.sqlite")
     council_roles: tuple[str, ...] = COUNCIL_ROLES
     council_quorum: int = Field(default=3, ge=1)
+    weekly_review: WeeklyReviewConfig = Field(default_factory=WeeklyReviewConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> LlmConfig:

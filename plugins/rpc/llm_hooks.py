@@ -171,6 +171,33 @@ class LlmHooks:
                        "applied": len(out.applied), "rejected": len(out.rejected),
                        "markdown": str(out.markdown)}, text)
 
+    def config_review(self, strategy_name: str, config: dict, trades: pd.DataFrame,
+                      journal: Sequence[JournalRow], diagnostics: dict, starting_balance: float | None,
+                      since: datetime, now: datetime) -> Answer:
+        """The weekly review of a strategy that is not a tree (``plugins.llm.config_review``):
+        the week's figures, the regime / expert ``diagnostics`` and a proposed settings diff
+        for a human (never applied).
+
+        Raises:
+            LlmUnavailable: no key/cassette, budget.
+        """
+        from plugins.llm.config_review import run_config_review
+        from plugins.llm.review_stats import compute_stats
+
+        stats = compute_stats(trades, list(journal), strategy_name, starting_balance, since=since,
+                              until=now)
+        with _unavailable_on_llm_errors():
+            out = run_config_review(self._client(), stats, diagnostics, config,
+                                    self.llm_config.output_dir, now)
+        summary = out.narrative.summary if out.narrative else f"no narrative ({out.reason})"
+        text = (f"Review {out.review_id}: {summary}\n{len(out.applied)} settings change(s) proposed"
+                f"{f' as a diff for your approval (never applied): {out.diff}' if out.diff else ''}, "
+                f"{len(out.rejected)} rejected. Report: {out.markdown}")
+        return Answer({"review_id": out.review_id, "summary": summary,
+                       "diff": str(out.diff) if out.diff else None, "applied": len(out.applied),
+                       "rejected": len(out.rejected), "markdown": str(out.markdown),
+                       "cost_usd": out.cost_usd}, text)
+
     def approve(self, review_id: str, by: str, now: datetime) -> Answer:
         """``/approve <id>``: a human approves review ``review_id``'s proposal: a new tree
         version in ``trees_dir`` and its compiled strategies in ``compiled_dir`` (the running

@@ -23,6 +23,7 @@ from plugins.rpc.llm_hooks import LlmHooks
 from plugins.rpc.notify import DriftAlerts, Outbox
 from plugins.rpc.service import SuiteService
 from plugins.rpc.view import GuardView
+from plugins.rpc.weekly import WeeklyReviews, marker_path
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class SuiteRpc:
         self.telegram_registered = False
         self.telegram_failed = False
         self._failed: set[str] = set()
+        self.weekly: WeeklyReviews | None = None
 
     def register_rest(self) -> int:
         """Add the REST routes to Freqtrade's API server (if enabled); returns how many."""
@@ -93,6 +95,7 @@ class SuiteRpc:
         steps = (("bot-thread calls", self.service.bot_thread.run_pending),
                  ("Telegram registration", self._register_telegram_once),
                  ("drift alerts", self._queue_drift_alerts),
+                 ("weekly review", lambda: self.weekly is not None and self.weekly.tick()),
                  ("notifications", lambda: self.outbox.flush(
                      lambda text: self.dp.send_msg(text, always_send=True))))
         for name, step in steps:
@@ -168,6 +171,10 @@ def attach(guard: GuardView, dp: Any, clock: Clock) -> SuiteRpc | None:
     outbox = Outbox()
     service = SuiteService(guard, outbox, LlmHooks(guard.config), clock)
     suite = SuiteRpc(dp, targets, service, outbox)
+    weekly = service.llm.llm_config.weekly_review
+    if weekly.enabled:  # ai_suite.llm.weekly_review: the bot loop starts it (plugins/rpc/weekly.py)
+        suite.weekly = WeeklyReviews(service.weekly_review, guard.strategy_name, weekly,
+                                     marker_path(guard.config), outbox, clock)
     suite.register_rest()
     deadline = clock.monotonic() + TELEGRAM_START_S
     while targets.telegram is not None and not suite.register_telegram():

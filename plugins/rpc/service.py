@@ -277,5 +277,29 @@ class SuiteService:
             self.outbox.put(review_ready_text(str(review_id), answer.data.get("summary", "")))
         return answer
 
+    def weekly_review(self, slot: datetime) -> Answer:
+        """The scheduled review of the week before ``slot`` (``plugins.rpc.weekly``): the tree
+        review for a strategy tree, else the settings review with the regime and expert
+        diagnostics of the analysed candles. Writes files for a human; applies nothing.
+
+        Raises:
+            LlmUnavailable: no key/cassette, budget, no input.
+        """
+        from plugins.rpc.weekly import regime_diagnostics
+
+        since = slot - REVIEW_WINDOW
+        name = self.guard.strategy_name
+        with freqtrade_session():
+            trades = trade_list_to_dataframe(
+                list(Trade.get_trades([Trade.strategy == name]).all()))
+        with DecisionJournal(journal_path(self.guard.config)) as journal:
+            rows = journal.query(since=since, until=slot)
+        tree = self.guard.tree()
+        if tree is not None:
+            return self.llm.review(name, tree, trades, rows, self.guard.starting_balance(), since)
+        diagnostics = regime_diagnostics(self.guard.analysed_frames(), since)
+        return self.llm.config_review(name, dict(self.guard.config), trades, rows, diagnostics,
+                                      self.guard.starting_balance(), since, slot)
+
     def approve(self, review_id: str, by: str) -> Answer:
         return self.llm.approve(review_id, by, self.clock.now())

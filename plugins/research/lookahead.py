@@ -22,6 +22,14 @@ signals that matter are compared through the trades, as Freqtrade does. Pass
 compared as Freqtrade compares them. An unlisted model output shows as bias: the check errs
 towards "biased", never towards "clean".
 
+**Features are compared too.** FreqAI drops its features (``%...`` columns, not ``%%...``) from
+the frame it hands back to the strategy (``FreqaiDataKitchen.remove_features_from_df``, called
+by ``IFreqaiModel.start``), so Freqtrade's comparison never sees them: a feature that peeks one
+candle ahead differs only on the cut run's last candle (NaN there, a value in the full run),
+which FreqAI leaves unpredicted, so neither a prediction nor a signal changes and plain
+``lookahead-analysis`` cannot catch it. For the duration of the analysis the features stay in
+the analysed frames (:func:`strict_analysis`), and every feature of every candle is compared.
+
 **Verdict** (the first line of the summary printed at the end, and the exit status):
 
 - ``STRICT LOOKAHEAD: no bias`` (0): every analysed strategy had enough signals and none
@@ -92,16 +100,25 @@ def relax_unpredicted_candle(cut, full, compared_dt, pattern: re.Pattern):
     return relaxed
 
 
+def keep_features(self, dataframe):
+    """Stands in for ``FreqaiDataKitchen.remove_features_from_df`` during the analysis: the
+    frame unchanged, FreqAI's ``%...`` feature columns included (module docstring)."""
+    return dataframe
+
+
 @contextlib.contextmanager
 def strict_analysis(pattern: str = MODEL_OUTPUTS) -> Iterator[list[StrategyVerdict]]:
     """Patch Freqtrade's ``LookaheadAnalysis`` for the duration: relax the unpredicted candle
     (:func:`relax_unpredicted_candle`) and record each strategy's verdict into the yielded
-    list. The originals are restored on exit."""
+    list; and keep FreqAI's features in the frames it returns to the strategy
+    (:func:`keep_features`), so they are compared. The originals are restored on exit."""
+    from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
     from freqtrade.optimize.analysis.lookahead import LookaheadAnalysis
 
     compiled = re.compile(pattern)
     original_analyze = LookaheadAnalysis.analyze_indicators
     original_start = LookaheadAnalysis.start
+    original_remove = FreqaiDataKitchen.remove_features_from_df
     verdicts: list[StrategyVerdict] = []
 
     def analyze(self, full_vars, cut_vars, current_pair):
@@ -123,11 +140,13 @@ def strict_analysis(pattern: str = MODEL_OUTPUTS) -> Iterator[list[StrategyVerdi
 
     LookaheadAnalysis.analyze_indicators = analyze
     LookaheadAnalysis.start = start
+    FreqaiDataKitchen.remove_features_from_df = keep_features
     try:
         yield verdicts
     finally:
         LookaheadAnalysis.analyze_indicators = original_analyze
         LookaheadAnalysis.start = original_start
+        FreqaiDataKitchen.remove_features_from_df = original_remove
 
 
 def verdict_line(verdicts: list[StrategyVerdict]) -> tuple[str, int]:

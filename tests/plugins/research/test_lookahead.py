@@ -91,3 +91,20 @@ def test_summary_when_mixed_then_verdict_first_and_a_line_per_strategy():
     assert "Clean: clean: 10 signals checked" in lines[1]
     assert "Leaky: BIASED: 1 entry / 0 exit signals of 10 differ; indicators: %-x" in lines[2]
     assert "Short: not checked: 2 signals" in lines[3]
+
+
+def test_strict_analysis_when_active_then_freqai_keeps_its_features_in_the_strategy_frame():
+    # FreqAI drops its "%" features before handing the frame back; a feature peeking one candle
+    # ahead differs only there, so the strict check must see them.
+    from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+
+    frame = pd.DataFrame({"date": DATES, "%-future": [1.0, 2.0, 3.0, np.nan],
+                          "%%-raw": [1.0] * 4, "&-s_close": [0.1] * 4})
+    original = FreqaiDataKitchen.remove_features_from_df
+    assert list(original(None, frame).columns) == ["date", "%%-raw", "&-s_close"]
+
+    with lookahead.strict_analysis():
+        kept = FreqaiDataKitchen.remove_features_from_df(None, frame)
+
+    assert list(kept.columns) == ["date", "%-future", "%%-raw", "&-s_close"]
+    assert FreqaiDataKitchen.remove_features_from_df is original

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 from freqtrade.exchange import timeframe_to_seconds
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from plugins.core.clock import Clock
 from plugins.core.config import SuiteConfigError, load_section
@@ -80,7 +80,9 @@ class SuiteExporter:
         self._last_candle: dict[str, pd.Timestamp] = {}
         self._processed_at: dict[str, float] = {}
         self._first_live_candle: dict[str, pd.Timestamp] = {}
+        self._ic_cache: dict[str, tuple[pd.Timestamp, dict]] = {}
         self._server = None
+        self._served = AfterFirstRefresh(self.metrics.registry)
         self.metrics.timeframe_seconds.set(timeframe_to_seconds(view.timeframe))
 
     # --- HTTP -------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class SuiteExporter:
         """
         host, port = self.config.host, self.config.port
         try:
-            self._server, _ = start_http_server(port, addr=host, registry=self.metrics.registry)
+            self._server, _ = start_http_server(port, addr=host, registry=self._served)
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
                 raise MetricsPortInUseError(
@@ -138,8 +140,14 @@ class SuiteExporter:
     # --- refresh ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Refresh every group of figures; never raises (module docstring)."""
-        now = self.clock.now()
+        """Refresh every group of figures; never raises (module docstring). The first refresh
+        opens ``/metrics`` (empty until then: no sample rather than a default 0)."""
+        try:
+            self._refresh(self.clock.now())
+        finally:
+            self._served.ready = True
+
+    def _refresh(self, now: datetime) -> None:
         frames: dict[str, pd.DataFrame] | None = None
         for part in PARTS:
             try:
@@ -215,11 +223,15 @@ class SuiteExporter:
                 first = self._first_live_candle.setdefault(pair, frame["date"].iloc[-1])
                 since = max(first, frame["date"].iloc[-1]
                             - pd.Timedelta(days=self.config.ic_window_days))
-                labels = self.view.realized_labels(pair, frame)
-                if labels is None:
-                    continue
-                for target, result in live_ic(frame, labels, horizon, self.view.timeframe,
-                                              since).items():
+                # labels mature once per candle: computed again only on a new candle
+                last = frame["date"].iloc[-1]
+                cached = self._ic_cache.get(pair)
+                if cached is None or cached[0] != last:
+                    labels = self.view.realized_labels(pair, frame)
+                    results = {} if labels is None else live_ic(
+                        frame, labels, horizon, self.view.timeframe, since)
+                    self._ic_cache[pair] = cached = (last, results)
+                for target, result in cached[1].items():
                     key = (pair, target)
                     values["ic"][key], values["t"][key] = result.ic, result.t_stat
                     values["n"][key], values["control"][key] = result.n_obs, result.control_ic
@@ -262,6 +274,26 @@ class SuiteExporter:
             m.llm_spent_usd.labels(period).set(figures["spent"][period])
             m.llm_budget_remaining_usd.labels(period).set(cap - figures["spent"][period])
         set_labelled(m.llm_tokens, {(kind,): n for kind, n in figures["tokens"].items()})
+
+
+class AfterFirstRefresh:
+    """What the HTTP server serves: ``registry``'s metrics once ``ready`` (after the first
+    refresh of the bot loop), nothing before - a gauge never set would show 0, and an
+    unknown kill switch must not read "not engaged"."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.ready = False
+
+    def collect(self):
+        if self.ready:
+            yield from self.registry.collect()
+
+    def restricted_registry(self, names) -> AfterFirstRefresh:
+        """``/metrics?name[]=...`` (``prometheus_client.exposition``)."""
+        restricted = AfterFirstRefresh(self.registry.restricted_registry(names))
+        restricted.ready = self.ready
+        return restricted
 
 
 TOKEN_KINDS = ("input", "output", "cache_creation_input", "cache_read_input")

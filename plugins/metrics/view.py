@@ -74,8 +74,8 @@ class MetricsView(Protocol):
         ...
 
     def account(self) -> AccountFigures | None:
-        """The latest bot loop's account snapshot; ``None`` before the first or when that
-        loop failed closed."""
+        """The account snapshot of the latest bot loop that could take one; ``None`` before
+        the first."""
         ...
 
     def decision(self) -> RiskDecision:

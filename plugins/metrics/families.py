@@ -138,18 +138,6 @@ class SuiteMetrics:
         self.journal_counters = JournalCounters(self.refresh_errors)
         r.register(self.journal_counters)
 
-    def names(self) -> set[str]:
-        """Every metric name served, as a scrape shows it (counters with ``_total``)."""
-        names = set()
-        for family in self.registry.collect():
-            for sample in family.samples:
-                names.add(sample.name)
-            if family.type == "counter":
-                names.add(family.name + "_total")
-            elif family.type in ("gauge", "unknown"):
-                names.add(family.name)
-        return {n for n in names if not n.endswith("_created")}
-
 
 def set_labelled(gauge: Gauge, values: Mapping[tuple[str, ...], float]) -> None:
     """Set ``gauge`` to exactly ``values`` (label values -> value): a label set that is not

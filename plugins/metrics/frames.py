@@ -11,7 +11,6 @@ predictions (``&``-columns, without its ``_mean`` / ``_std`` label statistics) a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,7 +125,3 @@ def live_ic(frame: pd.DataFrame, labels: pd.DataFrame, horizon: int, timeframe: 
         out[target] = LiveIC(result.ic, result.t_stat, result.n_obs, control.ic)
     return out
 
-
-def drift_counts(status: Mapping[str, list] | None) -> dict[str, int]:
-    """Findings per source of ``DriftMonitor.status()`` (``None``: no monitor, no sources)."""
-    return {} if status is None else {source: len(found) for source, found in status.items()}

@@ -164,6 +164,35 @@ def download(cache: AltDataCache, providers: list, start: pd.Timestamp, end: pd.
         raise failures[0]
 
 
+def sync_download(config: AltDataConfig, cache: AltDataCache, start: pd.Timestamp,
+                  now: pd.Timestamp) -> None:
+    """``sync`` without a bundle: download every enabled provider. The feature providers
+    (``config.feature_providers``: the strategies' inputs) must succeed; the others (e.g.
+    Binance futures funding, which some regions block, and the news headlines, off in the
+    features by default) only warn when their source fails, and age into stale.
+
+    Raises:
+        AltDataError: a feature provider failed (the others are still attempted).
+    """
+    providers = build_providers(config)
+    features = [p for p in providers if p.name in config.feature_providers]
+    optional = [p for p in providers if p.name not in config.feature_providers]
+    failure: AltDataError | None = None
+    try:
+        download(cache, features, start, now)
+    except AltDataError as err:
+        failure = err
+    for name, step in (("cached-only providers", lambda: download(cache, optional, start, now)),
+                       ("news headlines", lambda: download_news(
+                           config, build_news_providers(config), start, now, now))):
+        try:
+            step()
+        except AltDataError as err:
+            logger.warning("%s: %s (not a feature input by default; left stale)", name, err)
+    if failure is not None:
+        raise failure
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -184,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             print("No data bundle (SUITE_DATA_DIR unset or none, ../shared/data absent): the "
                   "FOMC/CPI calendar kept in the repo, the rest from the providers' APIs.")
             install_shipped_calendar(cache.root / "calendar", now.date())
-            download(cache, build_providers(config), args.start, now)
-            download_news(config, build_news_providers(config), args.start, now, now)
+            sync_download(config, cache, args.start, now)
             print(f"Alt data downloaded into {cache.root}")
         else:
             providers = build_providers(config)

@@ -27,52 +27,22 @@ from adapters.replay_exchange.overlay import offline_overlay
 from plugins.altdata.cache import AltDataCache
 from plugins.altdata.calendar import CPI_FILE, FOMC_FILE, SHIPPED_DIR
 from plugins.altdata.config import AltDataConfig
-from plugins.altdata.providers.fred import FRED_SERIES, GRAPH_PATH
-from plugins.altdata.providers.rss import RssNewsProvider
 from plugins.altdata.registry import build_providers
 from plugins.marketdata.requirements import candle_needs, load_config
-from tests.conftest import REPO_ROOT, bundle_dir
-from tests.plugins.altdata.provider_cases import all_cases
-from tests.plugins.altdata.test_fred import graph_csv
+from tests.conftest import REPO_ROOT
+from tests.plugins.altdata.local_apis import serve_keyless_apis
 
 pytestmark = pytest.mark.slow
 
-KEY_GATED = {"glassnode", "cryptoquant"}  # built only with their keys: not part of a plain clone
 KEYS = ("FRED_API_KEY", "COINMETRICS_API_KEY", "CRYPTOPANIC_API_KEY", "GLASSNODE_API_KEY",
         "CRYPTOQUANT_API_KEY", "SUITE_DATA_DIR")
 STAMP = ".venv/.setup-done"
 
 
-def _serve_providers(httpserver) -> dict:
-    """Every keyless provider's API on ``httpserver``; returns the ``ai_suite.altdata`` overlay."""
-    for case in all_cases():
-        if case.name not in KEY_GATED and case.name != "fred":
-            body, content_type = case.as_body(case.good_payload)
-            httpserver.expect_request(case.path).respond_with_data(body, content_type=content_type)
-
-    def fredgraph(request):
-        from werkzeug import Response
-
-        series = request.args["id"]
-        return Response(graph_csv(series, request.args["cosd"], request.args["coed"]),
-                        content_type="text/csv")
-
-    httpserver.expect_request(GRAPH_PATH).respond_with_handler(fredgraph)
-    feeds = RssNewsProvider().wire_from_shared(bundle_dir())
-    for name, text in feeds.items():
-        httpserver.expect_request(f"/rss/{name}").respond_with_data(
-            text, content_type="application/rss+xml")
-    base = httpserver.url_for("").rstrip("/")
-    names = ["coinmetrics", "stablecoins", "fear_greed", "funding_btc", "dxy",
-             *[f"fred_{s.lower()}" for s in FRED_SERIES]]
-    return {"providers": {name: {"base_url": base} for name in names},
-            "news": {"rss_feeds": {name: f"{base}/rss/{name}" for name in feeds}}}
-
-
 def test_make_data_when_bundle_hidden_then_candles_alt_data_and_calendar_come_from_the_apis(
         tmp_path, candle_datadir, httpserver):
     datadir, cache_dir = tmp_path / "data" / "binance", tmp_path / "altdata"
-    altdata = {**_serve_providers(httpserver), "cache_dir": str(cache_dir)}
+    altdata = {**serve_keyless_apis(httpserver), "cache_dir": str(cache_dir)}
     with serving(ReplayExchangeConfig(datadir=candle_datadir, port=0)) as exchange:
         overlay = tmp_path / "local-servers.json"
         overlay.write_text(json.dumps(deep_merge_dicts(offline_overlay(exchange.api_url),

@@ -64,6 +64,7 @@ from plugins.guard.locks import held_trips, kill_switch_held, place_lock
 from plugins.guard.rpcview import StrategyView
 from plugins.guard.signals import SignalJournal
 from plugins.guard.stages import StageLoop
+from plugins.metrics.config import MetricsConfig
 from plugins.risk.account import AccountError, EquityAnchors
 from plugins.risk.breakers import cap_stake, evaluate, held_by_locks
 from plugins.risk.config import RiskConfig, StageConfig
@@ -266,9 +267,10 @@ class RiskGuardMixin:
             self.suite_rpc = attach(StrategyView(self), self.dp, SYSTEM_CLOCK)
             if self.suite_rpc is not None:
                 self._risk_plot_column(self.suite_rpc.breaker_column)
-            from plugins.guard.metricsview import attach_metrics  # prometheus_client: live only
+            if load_section(self.config, "metrics", MetricsConfig).enabled:
+                from plugins.guard.metricsview import attach_metrics  # only when it serves
 
-            self.suite_metrics = attach_metrics(self, SYSTEM_CLOCK)
+                self.suite_metrics = attach_metrics(self, SYSTEM_CLOCK)
         elif runmode == RunMode.PLOT:
             self._risk_plot_column(journal_breaker_column(self.config))
         elif runmode == RunMode.BACKTEST:  # seed 000's table after Freqtrade's report

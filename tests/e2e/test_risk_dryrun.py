@@ -82,6 +82,9 @@ def test_kill_switch_when_drawdown_from_persisted_peak_then_lock_survives_restar
         bot = start_bot(configs, bot_log)
         wait_for("the REST API after restart", lambda: client.locks() is not None, 120, bot,
                  bot_log)
+        # the restarted bot's first loop has read the stage (a demotion before it is no change)
+        wait_for("the first loop after restart", lambda: bot_log.read_text().count(
+            "Deployment stage of RiskScenario: canary") == 2, 60, bot, bot_log)
         assert len(kill_switch_locks(client)) == 1, "the kill switch survives the restart"
         stages = StageStore(tmp_path / "user_data" / STORE_NAME)
         assert stages.strategies() == ["RiskScenario"], "the stage record is persisted"

@@ -12,6 +12,7 @@ import pytest
 from freqtrade.data.btanalysis import load_backtest_data
 
 from plugins.core.backtest_results import check_latest
+from plugins.research.metrics_table import tables_of_result
 from tests.conftest import REPO_ROOT
 from tests.e2e.helpers import e2e_configs, run_freqtrade
 
@@ -43,6 +44,15 @@ def test_backtesting_when_default_strategy_run_walk_forward_then_trades_and_resu
     assert set(trades["pair"]) <= {"BTC/USDT", "ETH/USDT"}
     assert trades["open_date"].min() >= pd.Timestamp("2024-03-01", tz="UTC")
     assert "STRATEGY SUMMARY" in log
+    # seed 000's table follows Freqtrade's report (plugins/guard/backtest_report.py), its
+    # figures equal Freqtrade's own (wallet curve) and buy-and-hold's return its market change
+    assert log.index("RegimeMoE: seed 000 metrics") > log.index("STRATEGY SUMMARY")
+    assert "Buy & hold" in log and "red flag(s)" in log
+    [table] = tables_of_result(results_dir, config={"datadir": candle_datadir})
+    assert table.metrics.sharpe == pytest.approx(table.report["sharpe"])
+    assert table.metrics.max_drawdown_frac == pytest.approx(table.report["max_relative_drawdown"])
+    assert table.metrics.profit_factor == pytest.approx(table.report["profit_factor"])
+    assert table.metrics.control.total_return_frac == pytest.approx(table.report["market_change"])
 
 
 LOOKAHEAD_WINDOW = {

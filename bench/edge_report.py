@@ -106,6 +106,8 @@ DEFAULT_FEE = 0.001
 TREND_LOOKBACK = pd.Timedelta(days=52)
 ROW_ORDER = ("default", "baseline", "trend_rule", "buy_and_hold")
 PREDICTION_FILE = re.compile(r"^cb_(?P<coin>.+)_(?P<ts>\d+)_prediction\.feather$")
+#: the model's gate weight of expert k (not FreqAI's ``_mean`` / ``_std`` statistics of it)
+GATE_COLUMN = re.compile(r"^gate_weight_\d+$")
 MIXTURE_FIT = re.compile(r"regime mixture fitted: (\d+) rows, .*?rows per regime (\{.*?\}), "
                          r"fallback to global (\[.*?\]|none)")
 
@@ -142,7 +144,7 @@ def load_predictions(models_dir: Path, pairs: list[str]) -> pd.DataFrame:
                               "pred": raw[LABEL].astype(float),
                               "do_predict": raw["do_predict"].astype(int)})
         for col in raw.columns:
-            if col.startswith("gate_weight_"):
+            if GATE_COLUMN.match(col):
                 frame[col] = raw[col].astype(float)
         frames.append(frame)
     if not frames:
@@ -394,7 +396,7 @@ def moe_diagnostics(default_rows: pd.DataFrame, baseline_rows: pd.DataFrame,
     """``moe``: expert serve shares, rows per regime and fallbacks, the model's own per-window
     figures (:func:`window_diagnostics`), and the rank correlation of the default's and the
     baseline's predictions on the candles both predicted."""
-    gates = sorted(c for c in default_rows.columns if c.startswith("gate_weight_"))
+    gates = sorted(c for c in default_rows.columns if GATE_COLUMN.match(c))
     out: dict[str, Any] = {"gate_columns": len(gates)}
     if models_dir is not None:
         out["windows"] = window_diagnostics(models_dir)

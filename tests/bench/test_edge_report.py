@@ -1,5 +1,5 @@
 """``bench/edge_report.py``: argument checks, the marked-to-market equity, the DSR and MoE
-diagnostics helpers, and the whole report on one pair over two weeks (real backtests, slow)."""
+diagnostics helpers, and the whole report on one pair over one week (real backtests, slow)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def test_moe_diagnostics_when_gate_weights_given_then_serve_share_and_correlatio
     dates = pd.date_range("2024-03-01", periods=4, freq="1h", tz="UTC")
     default = pd.DataFrame({"pair": "BTC/USDT", "date": dates, "pred": [1.0, 2.0, 3.0, 4.0],
                             "gate_weight_0": [0.9, 0.8, 0.2, 0.1],
-                            "gate_weight_1": [0.1, 0.2, 0.8, 0.9]})
+                            "gate_weight_1": [0.1, 0.2, 0.8, 0.9],
+                            "gate_weight_0_mean": [5.0, 5.0, 5.0, 5.0]})
     baseline = default[["pair", "date"]].assign(pred=[4.0, 3.0, 2.0, 1.0])
 
     moe = bench.moe_diagnostics(default, baseline, "")
@@ -117,7 +118,7 @@ def test_edge_report_when_bad_argument_then_one_error_line_and_exit_2(
 
 
 @pytest.mark.slow
-def test_edge_report_when_run_on_one_pair_two_weeks_then_four_models_with_controls_and_json(
+def test_edge_report_when_run_on_one_pair_one_week_then_four_models_with_controls_and_json(
         candle_datadir, altdata_cache, tmp_path):
     out = tmp_path / "edge.json"
     overlay = tmp_path / "short.json"
@@ -125,7 +126,7 @@ def test_edge_report_when_run_on_one_pair_two_weeks_then_four_models_with_contro
     overlay.write_text(json.dumps({"ai_suite": {"regime": {"detector": {"min_rows": 100}}}}))
 
     result = _run("--datadir", str(candle_datadir), "--pairs", "BTC/USDT",
-                  "--timerange", "20240301-20240315", "--train-days", "10", "--backtest-days", "7",
+                  "--timerange", "20240301-20240308", "--train-days", "10", "--backtest-days", "7",
                   "--altdata-cache", str(altdata_cache), "--config", str(overlay),
                   "--n-boot", "100", "--out", str(out))
 
@@ -144,6 +145,7 @@ def test_edge_report_when_run_on_one_pair_two_weeks_then_four_models_with_contro
         assert row["fee_per_side"] in (None, pytest.approx(0.001))
     moe = report["moe"]
     assert moe["gate_columns"] >= 2 and moe["mixture"]["fits"] >= 1
+    assert moe["windows"]["windows"] >= 1 and moe["windows"]["training_rows_mean"] > 0
     assert math.isclose(sum(moe["expert_serve_share"].values()), 1.0)
     assert "Is there an edge?" in result.stdout and "control: no_skill_neg_close" in result.stdout
 
